@@ -1,0 +1,5 @@
+import sys
+
+from hivepulse.cli import main
+
+sys.exit(main())
