@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 TableName = Literal["deployments", "changes", "incidents"]
@@ -128,7 +129,7 @@ def coerce(table: TableName, frame: pd.DataFrame) -> pd.DataFrame:
         if col.name not in frame.columns:
             if col.required:
                 raise KeyError(f"{table}: missing required column {col.name!r}")
-            out[col.name] = pd.Series([pd.NA] * n, dtype=col.dtype, index=frame.index)
+            out[col.name] = _all_na(col, n, frame.index)
             continue
         series = frame[col.name]
         if col.type == "datetime":
@@ -146,6 +147,14 @@ def coerce(table: TableName, frame: pd.DataFrame) -> pd.DataFrame:
         result["kind"] = result["kind"].fillna("planned")
         result["first_deployment"] = result["first_deployment"].fillna(False)
     return result
+
+
+def _all_na(col: Column, n: int, index: pd.Index) -> pd.Series:
+    """An all-missing column of ``col``'s dtype, built without a Python list of length ``n``."""
+    if col.type == "datetime":
+        values = pd.DatetimeIndex(np.full(n, np.datetime64("NaT", "ns"))).tz_localize("UTC")
+        return pd.Series(values, index=index, dtype=UTC_DTYPE)
+    return pd.Series(pd.array(np.full(n, None, dtype=object), dtype=col.dtype), index=index)
 
 
 @dataclass
