@@ -1,0 +1,227 @@
+"""``hivepulse metrics``: the five DORA metrics of one environment over one window.
+
+Reads events from a directory (``--events DIR``, :func:`hivepulse.sources.files.read_events`) or from a git
+clone (``--git PATH``, :mod:`hivepulse.sources.git`, when that source is installed), computes
+:func:`hivepulse.metrics.dora.compute` and prints a table (default) or the JSON contract of ``docs/cli.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import pandas as pd
+
+from hivepulse.errors import InputError
+from hivepulse.metrics import tiers
+from hivepulse.metrics.dora import METRICS, DoraReport, MetricsConfig, Window, compute, parse_instant
+from hivepulse.model import EventSet
+
+try:  # the git source is optional: without it, --git reports that it is unavailable
+    from hivepulse.sources import git as _git_source
+except ImportError:  # pragma: no cover - depends on the installed modules
+    _git_source = None
+
+DEFAULT_DAYS = 28
+"""Window length (days) used when --since is not given."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "metrics",
+        help="DORA metrics of one environment over a window",
+        description="Deployment frequency, change lead time, change fail rate, failed deployment recovery "
+        "time and rework rate over [since, until) in UTC, with n, 95%% CIs and tiers. "
+        "Rules: docs/metrics.md; JSON contract: docs/cli.md.",
+    )
+    src = parser.add_argument_group("source (exactly one)")
+    src.add_argument("--events", metavar="DIR", help="directory with deployments/changes/incidents files")
+    src.add_argument(
+        "--assume-utc", action="store_true", help="read offset-less timestamps in event files as UTC"
+    )
+    if _git_source is not None and hasattr(_git_source, "add_git_arguments"):
+        _git_source.add_git_arguments(parser)
+    if "--git" not in parser._option_string_actions:
+        src.add_argument("--git", metavar="PATH", help="a git clone (needs hivepulse.sources.git)")
+
+    win = parser.add_argument_group("window and scope")
+    win.add_argument("--since", help="window start, inclusive: YYYY-MM-DD (00:00 UTC) or ISO timestamp")
+    win.add_argument(
+        "--until",
+        help="window end, exclusive (default: end of the UTC day of the latest deployment of --env)",
+    )
+    win.add_argument("--env", default="production", help="environment to measure (default: production)")
+    win.add_argument("--tz", default="UTC", help="IANA time zone for day and week boundaries (default: UTC)")
+    win.add_argument(
+        "--compare-previous",
+        action="store_true",
+        help="also compute the window of the same length just before and test each metric for a change",
+    )
+
+    rules = parser.add_argument_group("rules")
+    rules.add_argument(
+        "--tier-edition", default="2024", choices=tiers.editions(), help="tier table (default: 2024)"
+    )
+    rules.add_argument(
+        "--incident-max-gap-days",
+        type=float,
+        default=7.0,
+        metavar="DAYS",
+        help="attribute an incident without deployment_id to the last successful deployment at most this many "
+        "days before it (default: 7)",
+    )
+    rules.add_argument(
+        "--include-first-deployment",
+        action="store_true",
+        help="keep changes of first deployments in lead time (excluded by default)",
+    )
+    rules.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+
+    parser.add_argument(
+        "--format", choices=("table", "json"), default="table", help="output format (default: table)"
+    )
+    parser.set_defaults(func=run)
+
+
+def build_config(args: argparse.Namespace) -> MetricsConfig:
+    """The :class:`MetricsConfig` described by the command-line flags (validates --tz)."""
+    if args.incident_max_gap_days < 0:
+        raise InputError("--incident-max-gap-days must not be negative", value=args.incident_max_gap_days)
+    return MetricsConfig(
+        environment=args.env,
+        tz=args.tz,
+        tier_edition=args.tier_edition,
+        incident_max_gap=pd.Timedelta(days=args.incident_max_gap_days),
+        include_first_deployment=args.include_first_deployment,
+        seed=args.seed,
+    )
+
+
+def load_events(args: argparse.Namespace) -> EventSet:
+    """Read the event set named by ``--events`` or ``--git``."""
+    if bool(args.events) == bool(args.git):
+        raise InputError("give exactly one source: --events DIR or --git PATH")
+    if args.events:
+        from hivepulse.sources.files import read_events
+
+        return read_events(args.events, assume_utc=args.assume_utc)
+    if _git_source is None or not hasattr(_git_source, "read_git"):
+        raise InputError("the git source is not available in this installation", value=args.git)
+    return _git_source.read_git(args.git, _git_source.options_from_args(args))
+
+
+def resolve_window(args: argparse.Namespace, events: EventSet, environment: str) -> Window:
+    """``--since``/``--until``, with defaults: until = end of the UTC day of the latest deployment of the
+    environment; since = until - 28 days."""
+    until = parse_instant(args.until, "until") if args.until else None
+    since = parse_instant(args.since, "since") if args.since else None
+    if until is None:
+        deps = events.deployments
+        finished = deps.loc[(deps["environment"] == environment).fillna(False), "finished_at"].dropna()
+        if finished.empty:
+            raise InputError(
+                f"no {environment!r} deployment to place the default window", expected="--since and --until"
+            )
+        until = finished.max().floor("D") + pd.Timedelta(days=1)
+    if since is None:
+        since = until - pd.Timedelta(days=DEFAULT_DAYS)
+    return Window(since, until)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = build_config(args)
+    if args.since:  # fail fast on a bad date before reading anything
+        parse_instant(args.since, "since")
+    if args.until:
+        parse_instant(args.until, "until")
+    events = load_events(args)
+    window = resolve_window(args, events, config.environment)
+    report = compute(events, window, config, compare_previous=args.compare_previous)
+    if args.format == "json":
+        text = json.dumps(report.to_dict(), indent=2, allow_nan=False)
+    else:
+        text = format_table(report)
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- table
+
+_LABELS = {
+    "deployment_frequency": "Deployment frequency",
+    "lead_time": "Change lead time (median)",
+    "change_fail_rate": "Change fail rate",
+    "recovery_time": "Recovery time (median)",
+    "rework_rate": "Rework rate",
+}
+
+
+def _num(x: float | None, unit: str) -> str:
+    if x is None:
+        return "-"
+    if unit == "fraction":
+        return f"{100 * x:.1f}%"
+    if unit == "hours":
+        return f"{x:.3g} h" if abs(x) < 10 else f"{x:.1f} h" if abs(x) < 1000 else f"{x:.0f} h"
+    return f"{x:.2f}/wk"
+
+
+def _detail(name: str, m: dict[str, Any]) -> str:
+    if name == "deployment_frequency":
+        med = m["median_deployment_days_per_week"]
+        return (
+            f"{m['deployments']} deployments on {m['deployment_days']} days; "
+            f"median {med if med is not None else '-'} deployment days/week over {m['weeks']} weeks"
+        )
+    if name == "lead_time":
+        return f"p75 {_num(m['p75'], 'hours')}, p90 {_num(m['p90'], 'hours')}"
+    if name == "change_fail_rate":
+        reasons = ", ".join(f"{k} {v}" for k, v in m["by_reason"].items() if v)
+        return f"{m['failed']} of {m['deployments']} failed" + (f" ({reasons})" if reasons else "")
+    if name == "recovery_time":
+        unrec = m["unrecovered"]
+        shown = ", ".join(unrec[:5]) + (" ..." if len(unrec) > 5 else "")
+        return f"{m['n']} of {m['failed']} recovered" + (f"; unrecovered: {shown}" if unrec else "")
+    return f"{m['unplanned']} of {m['deployments']} unplanned"
+
+
+def format_table(report: DoraReport) -> str:
+    """A readable plain-text table of the report (what ``--format table`` prints)."""
+    d = report.to_dict()
+    w = d["window"]
+    lines = [
+        f"DORA metrics - {d['environment']} - [{w['since']}, {w['until']}) - {w['days']:g} days - "
+        f"tz {w['tz']} - tiers {d['tier_edition']}",
+        "",
+        f"{'metric':<27} {'value':>11} {'95% CI':>23} {'n':>7}  {'tier':<7} detail",
+    ]
+    for name in METRICS:
+        m = d[name]
+        unit = m["unit"]
+        ci = "-" if m["ci_low"] is None else f"[{_num(m['ci_low'], unit)}, {_num(m['ci_high'], unit)}]"
+        lines.append(
+            f"{_LABELS[name]:<27} {_num(m['value'], unit):>11} {ci:>23} {m['n']:>7}  {m['tier'] or '-':<7} "
+            f"{_detail(name, m)}"
+        )
+    comp = d["comparison"]
+    if comp:
+        pw = comp["previous_window"]
+        lines += ["", f"Compared with [{pw['since']}, {pw['until']}):"]
+        lines.append(f"{'metric':<27} {'previous':>11} {'n':>7} {'delta':>11} {'p':>9}  {'verdict':<10} test")
+        for name in METRICS:
+            c = comp[name]
+            unit = d[name]["unit"]
+            delta = "-" if c["delta"] is None else _num(c["delta"], unit)
+            p = "-" if c["p_value"] is None else f"{c['p_value']:.3g}"
+            verdict = c["direction"] if c["significant"] else "no signif."
+            lines.append(
+                f"{_LABELS[name]:<27} {_num(c['previous_value'], unit):>11} {c['previous_n']:>7} {delta:>11} "
+                f"{p:>9}  {verdict:<10} {c['test']}"
+            )
+    q = d["data_quality"]
+    counts = [f"{k.replace('_', ' ')} {v}" for k, v in q.items() if isinstance(v, int) and v]
+    lines += ["", "Data quality: " + ("; ".join(counts) if counts else "no issues counted")]
+    lines += [f"- {note}" for note in q["notes"]]
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""hivepulse.metrics.stats: each figure checked against a hand or table value (arithmetic in comments)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hivepulse.metrics import stats
+
+
+def test_median_and_percentiles_use_linear_interpolation():
+    # sorted [0, 2, 24]: median = 2; p75 at rank 0.75*2 = 1.5 -> 2 + 0.5*(24-2) = 13; p90 at 1.8 -> 2 + 0.8*22 = 19.6
+    assert stats.median([24, 0, 2]) == 2
+    assert stats.percentile([24, 0, 2], 75) == pytest.approx(13)
+    assert stats.percentile([24, 0, 2], 90) == pytest.approx(19.6)
+    # even n: median of [1, 2, 3, 10] = (2 + 3) / 2 = 2.5
+    assert stats.median([1, 2, 3, 10]) == 2.5
+    assert stats.median([]) is None and stats.percentile([], 90) is None
+    assert stats.median([np.nan, 4.0]) == 4.0  # NaN dropped
+
+
+def test_wilson_known_values():
+    # 0/10: z = 1.959964, z^2/n = 0.384146, denom = 1.384146, centre = half = (z^2/20)/denom = 0.138767
+    # -> [0, 0.277533]
+    low, high = stats.wilson(0, 10)
+    assert low == 0 and high == pytest.approx(0.277533, abs=1e-6)
+    # 5/10: centre 0.5; half = z*sqrt(0.025 + z^2/400)/denom = 1.959964*0.186022/1.384146 = 0.263407
+    assert stats.wilson(5, 10) == pytest.approx((0.236593, 0.763407), abs=1e-6)
+    assert stats.wilson(0, 0) is None
+    low, high = stats.wilson(10, 10)
+    assert high == 1.0 and low < 1.0
+
+
+def test_garwood_known_values():
+    # exact Poisson CI: [chi2(0.025, 2k)/2, chi2(0.975, 2k+2)/2]; published table values
+    assert stats.garwood(0) == pytest.approx((0.0, 3.6889), abs=1e-4)
+    assert stats.garwood(1) == pytest.approx((0.0253, 5.5716), abs=1e-4)
+    assert stats.garwood(10) == pytest.approx((4.7954, 18.3904), abs=1e-4)
+
+
+def test_bootstrap_is_seeded_order_free_and_degenerate_cases():
+    values = [5.0, 1.0, 9.0, 3.0, 7.0, 2.0]
+    a = stats.bootstrap_median_ci(values, n_boot=300, seed=1)
+    b = stats.bootstrap_median_ci(list(reversed(values)), n_boot=300, seed=1)
+    assert a == b  # sorted before resampling
+    assert min(values) <= a[0] <= a[1] <= max(values)
+    assert stats.bootstrap_median_ci([4.2]) == (4.2, 4.2)
+    assert stats.bootstrap_median_ci([]) is None
+
+
+def test_order_statistic_ci_n100():
+    # n = 100, B ~ Bin(100, 1/2): P(B <= 39) = 0.0176 <= 0.025 < P(B <= 40) = 0.0284, so r = 40 and
+    # s = 100 - 40 + 1 = 61: CI = [x(40), x(61)] = [40, 61] for the values 1..100 (coverage 0.9648)
+    assert stats.order_statistic_median_ci(np.arange(100, 0, -1)) == (40.0, 61.0)
+
+
+def test_median_ci_switches_to_order_statistics_above_5000():
+    values = np.arange(6001, dtype=float)  # median 3000
+    ci = stats.median_ci(values)
+    assert ci == stats.order_statistic_median_ci(values)
+    assert ci[0] < 3000 < ci[1]
+    assert stats.median_ci([3.0]) == (3.0, 3.0)
+    assert stats.median_ci([]) is None
+
+
+def test_median_ci_contains_the_median():
+    ci = stats.median_ci([1, 1, 1, 1, 50], n_boot=200)
+    assert ci[0] <= 1 <= ci[1]
+
+
+def test_mann_whitney_exact():
+    # [1,2,3] vs [4,5,6]: U1 = 0, the most extreme of C(6,3) = 20 splits -> two-sided p = 2/20 = 0.1
+    res = stats.mann_whitney([1, 2, 3], [4, 5, 6])
+    assert res.p_value == pytest.approx(0.1) and res.shift == -1
+    # 1..8 vs 11..18: p = 2 / C(16, 8) = 2 / 12870 = 0.000155
+    assert stats.mann_whitney(range(1, 9), range(11, 19)).p_value == pytest.approx(2 / 12870)
+    assert stats.mann_whitney([], [1.0]).p_value is None
+
+
+def test_fisher_exact():
+    # [[1, 9], [9, 1]], margins 10/10: P(a) = C(10,a) C(10,10-a) / C(20,10) with C(20,10) = 184756;
+    # as or more extreme: a in {0, 1, 9, 10} -> (1 + 100 + 100 + 1) / 184756 = 0.00109333
+    res = stats.fisher(1, 10, 9, 10)
+    assert res.p_value == pytest.approx(202 / 184756) and res.shift == -1
+    assert stats.fisher(0, 0, 1, 2).p_value is None
+
+
+def test_poisson_rate_test():
+    # k1 = 20, k2 = 5, equal exposure: Bin(25, 1/2); P(X >= 20) = (53130+12650+2300+300+25+1)/2^25
+    # = 68406 / 33554432; two-sided p = 2 * that = 0.0040773
+    res = stats.poisson_rate_test(20, 7, 5, 7)
+    assert res.p_value == pytest.approx(2 * 68406 / 2**25) and res.shift == 1
+    assert stats.poisson_rate_test(10, 7, 10, 7).p_value == pytest.approx(1.0)
+    assert stats.poisson_rate_test(0, 7, 0, 7).p_value is None
