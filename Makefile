@@ -18,6 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/hivepulse metrics --events data/sample --since 2026-04-27 --until 2026-05-25
+	$(BIN)/hivepulse retro
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks

@@ -1,0 +1,169 @@
+"""``hivepulse retro``: run the retro notebook with papermill and export the HTML report next to the records.
+
+Parameters come from the notebook's defaults, then ``-f params.yaml``, then flags named after them
+(``--source``, ``--path``, ``--since``, ``--until``, ``--output-dir``, ...; later wins). The window is resolved
+here exactly as the notebook would (``hivepulse.retro.record.resolve_window``) and passed explicitly, so the
+command knows the iteration id. Output: ``<output_dir>/<iteration>/`` with the records, ``retro.html`` (no
+code) and ``retro.ipynb`` (the executed notebook). On a failing cell the executed notebook is kept under
+``<output_dir>/runs/`` and the command exits non-zero naming the cell. See ``docs/retro.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hivepulse.errors import InputError
+from hivepulse.retro.record import iteration_id, resolve_window
+
+PARAMETERS: dict[str, type] = {
+    "source": str,
+    "path": str,
+    "since": str,
+    "until": str,
+    "iteration_days": int,
+    "previous_iterations": int,
+    "environment": str,
+    "tz": str,
+    "tier_edition": str,
+    "notes": str,
+    "output_dir": str,
+    "max_actions": int,
+    "findings": str,
+}
+"""The notebook's parameters (the contract of docs/retro.md) and their types."""
+
+HELP = {
+    "source": "events (event files) or git (a local clone)",
+    "path": "events directory or git clone",
+    "since": "first day of the iteration, YYYY-MM-DD (UTC)",
+    "until": "end of the iteration, exclusive, YYYY-MM-DD (UTC)",
+    "iteration_days": "iteration length when --since or --until is missing (ending today, UTC)",
+    "previous_iterations": "earlier iterations shown in the trends",
+    "environment": "environment measured",
+    "tz": "IANA time zone for day and week boundaries",
+    "tier_edition": "DORA tier table (2023 or 2024)",
+    "notes": "team notes file or directory (default <output-dir>/notes/<iteration>.yaml)",
+    "output_dir": "workspace for records, ledger.json, actions.yaml, notes/",
+    "max_actions": "at most this many action items",
+    "findings": "profiling results directory (issue 6)",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "retro",
+        help="run the retro notebook and write the records and an HTML report",
+        description="Run notebooks/retro.ipynb with papermill, write the retro records and the ledger, and "
+        "export an HTML report without code next to them. Parameters: docs/retro.md.",
+    )
+    parser.add_argument("-f", "--parameters-file", metavar="YAML", help="parameters file (YAML mapping)")
+    for name, kind in PARAMETERS.items():
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, dest=name, type=kind, default=None, help=HELP[name])
+    parser.add_argument("--notebook", help="notebook to run (default: the retro notebook of hivepulse)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def notebook_defaults(notebook: Path) -> dict[str, Any]:
+    """The values of the notebook's ``parameters`` cell (literal assignments only)."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            out: dict[str, Any] = {}
+            for node in ast.parse(cell.source).body:
+                target = node.target if isinstance(node, ast.AnnAssign) else (
+                    node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+                )
+                value = node.value if isinstance(node, ast.AnnAssign | ast.Assign) else None
+                if isinstance(target, ast.Name) and value is not None:
+                    out[target.id] = ast.literal_eval(value)
+            return out
+    raise InputError("notebook has no cell tagged 'parameters'", file=str(notebook))
+
+
+def read_parameters_file(path: str) -> dict[str, Any]:
+    """Parameters from a YAML file; unknown names and wrong types are an InputError (exit 2)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("parameters file not found", file=path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError("not valid YAML", file=path, line=mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise InputError("bad parameters file", file=path, expected="a YAML mapping of parameter: value")
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in PARAMETERS:
+            raise InputError("unknown parameter", file=path, column=str(key), expected=", ".join(PARAMETERS))
+        kind = PARAMETERS[name]
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InputError("bad value", file=path, column=name, value=value, expected="an integer")
+        if kind is str:
+            value = "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
+        out[name] = value
+    return out
+
+
+def merge_parameters(defaults: dict[str, Any], file_params: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
+    """Defaults < file < flags. When the user gives only one of since / until (or only iteration_days), the
+    other bound is derived from ``iteration_days`` instead of the notebook's default date."""
+    user = {**file_params, **{k: v for k, v in flags.items() if v is not None}}
+    params = {**defaults, **user}
+    if any(k in user for k in ("since", "until", "iteration_days")):
+        for bound in ("since", "until"):
+            if bound not in user:
+                params[bound] = ""
+    since, until = resolve_window(params.get("since") or None, params.get("until") or None,
+                                  int(params.get("iteration_days", 14)))
+    params["since"], params["until"] = since.isoformat(), until.isoformat()
+    return params
+
+
+def run(args: argparse.Namespace) -> int:
+    from hivepulse.report.run import NotebookFailed, NotebookInputError, execute, export_html, find_notebook
+
+    notebook = Path(args.notebook) if args.notebook else find_notebook("retro.ipynb")
+    if not notebook.is_file():
+        raise InputError("notebook not found", file=str(notebook))
+    flags = {name: getattr(args, name) for name in PARAMETERS}
+    file_params = read_parameters_file(args.parameters_file) if args.parameters_file else {}
+    params = merge_parameters(notebook_defaults(notebook), file_params, flags)
+    if params.get("source") not in ("events", "git"):
+        raise InputError("unknown source", column="source", value=params.get("source"), expected="events or git")
+    if not Path(params["path"]).exists():
+        raise InputError("source path not found", file=params["path"],
+                         expected="an events directory or a git clone")
+    from datetime import date
+
+    ident = iteration_id(date.fromisoformat(params["since"]), date.fromisoformat(params["until"]))
+    out_dir = Path(params["output_dir"])
+    staging = out_dir / "runs" / f"{ident}.ipynb"
+    print(f"hivepulse retro: iteration {ident}, source {params['source']} {params['path']}", file=sys.stderr)
+    try:
+        execute(notebook, staging, params, cwd=os.getcwd(), progress=not args.no_progress)
+    except (NotebookFailed, NotebookInputError):
+        raise
+    record_dir = out_dir / ident
+    html = export_html(staging, record_dir / "retro.html")
+    os.replace(staging, record_dir / "retro.ipynb")
+    try:
+        staging.parent.rmdir()
+    except OSError:
+        pass
+    print(f"Report: {html}")
+    print(f"Records: {record_dir} (README.md, metrics.json, actions.json, actions.csv); ledger: "
+          f"{out_dir / 'ledger.json'}")
+    return 0

@@ -1,0 +1,149 @@
+"""Run a parameterized notebook with papermill and export it to HTML without code (nbconvert ``--no-input``).
+
+Used by ``hivepulse retro`` (and later ``hivepulse profile``). A failing cell raises
+:class:`NotebookFailed` naming the cell (index, execution count and first source line) and the executed
+notebook, which is kept for debugging; a :class:`hivepulse.errors.InputError` raised inside the notebook keeps
+its exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from hivepulse.errors import InputError, ServiceError
+from hivepulse.retro.record import atomic_write_text
+
+KERNEL = "python3"
+"""Kernel used for runs (the ``python`` in a kernel spec is the interpreter running hivepulse)."""
+
+
+class NotebookFailed(ServiceError):
+    """A cell failed (exit 4). ``cell_index`` (0-based), ``output_path`` (the kept executed notebook)."""
+
+    def __init__(self, message: str, *, cell_index: int | None, output_path: Path, ename: str = "") -> None:
+        super().__init__(message)
+        self.cell_index = cell_index
+        self.output_path = output_path
+        self.ename = ename
+
+
+class NotebookInputError(InputError):
+    """A notebook cell rejected its input (exit 2); carries the kept executed notebook's path."""
+
+    def __init__(self, message: str, *, output_path: Path) -> None:
+        super().__init__(message)
+        self.output_path = output_path
+
+
+def find_notebook(name: str) -> Path:
+    """``notebooks/<name>`` of the source tree when present (the canonical copy), else the packaged copy
+    ``hivepulse/notebooks/<name>`` shipped in the wheel."""
+    here = Path(__file__).resolve()
+    repo_copy = here.parents[3] / "notebooks" / name if len(here.parents) > 3 else None
+    if repo_copy is not None and repo_copy.is_file() and (here.parents[3] / "pyproject.toml").is_file():
+        return repo_copy
+    packaged = Path(str(resources.files("hivepulse").joinpath("notebooks", name)))
+    if packaged.is_file():
+        return packaged
+    raise ServiceError(f"notebook {name} not found in the source tree or the installed package")
+
+
+def _first_line(source: str) -> str:
+    for line in source.splitlines():
+        text = line.strip()
+        if text:
+            return text if len(text) <= 70 else text[:67] + "..."
+    return ""
+
+
+def execute(
+    notebook: str | Path,
+    output: str | Path,
+    parameters: Mapping[str, Any],
+    *,
+    cwd: str | Path | None = None,
+    kernel_name: str = KERNEL,
+    progress: bool = True,
+    start_timeout: int = 120,
+) -> Path:
+    """Execute ``notebook`` with ``parameters`` into ``output`` (papermill); returns ``output``.
+
+    On a failing cell raises :class:`NotebookFailed` (or :class:`NotebookInputError` when the cell raised a
+    hivepulse ``InputError``) naming the cell; ``output`` is kept with the error in it.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    env_backup = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "Agg"
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(out),
+            parameters=dict(parameters),
+            cwd=str(cwd) if cwd is not None else None,
+            kernel_name=kernel_name,
+            progress_bar=progress,
+            log_output=False,
+            start_timeout=start_timeout,
+        )
+    except PapermillExecutionError as err:
+        line = _first_line(err.source)
+        where = f"cell {err.cell_index} (In [{err.exec_count}]: {line})"
+        evalue = str(err.evalue).splitlines()[0] if err.evalue else ""
+        if err.ename in ("InputError", "NotebookInputError"):
+            raise NotebookInputError(f"{evalue} [{where}; executed notebook kept: {out}]", output_path=out) from None
+        raise NotebookFailed(
+            f"{where} failed: {err.ename}: {evalue}; executed notebook kept: {out}",
+            cell_index=err.cell_index,
+            output_path=out,
+            ename=err.ename,
+        ) from None
+    except Exception as err:  # kernel died, could not start, ...
+        raise NotebookFailed(
+            f"notebook run failed: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}; "
+            f"executed notebook (if any) kept: {out}",
+            cell_index=None,
+            output_path=out,
+            ename=type(err).__name__,
+        ) from None
+    finally:
+        if env_backup is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = env_backup
+    return out
+
+
+_OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+"""nbconvert's lab template without the CDN scripts (require.js, MathJax, Mermaid): the report works offline."""
+
+
+def export_html(executed: str | Path, html_path: str | Path) -> Path:
+    """Export an executed notebook to HTML without code cells or prompts (nbconvert ``--no-input``), images
+    embedded as data URIs, no external scripts; written atomically. Returns ``html_path``."""
+    import jinja2
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(executed), as_version=4)
+    exporter = HTMLExporter(
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        extra_loaders=[jinja2.DictLoader({"hivepulse-offline.html.j2": _OFFLINE_TEMPLATE})],
+        template_file="hivepulse-offline.html.j2",
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    atomic_write_text(html_path, body)
+    return Path(html_path)

@@ -1,0 +1,222 @@
+"""The retro notebook's sections, one function each, returning IPython display objects.
+
+Every function takes the :class:`~hivepulse.retro.analysis.RetroResult` of :func:`retro` and returns an
+``HTML``, ``Markdown`` or ``Image`` (PNG) object, or a list of them, so the notebook stays a list of one-line
+cells and the exported HTML shows tables and images without code. The ``*_html`` helpers return strings
+(used by the tests and by the display functions).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from IPython.display import HTML, Image, Markdown
+
+from hivepulse.report import plots
+from hivepulse.retro.analysis import RetroParams, RetroResult, analyze, change_text
+from hivepulse.retro.signals import (
+    METRIC_LABEL,
+    METRICS,
+    comparison_block,
+    count,
+    fmt_ci,
+    fmt_value,
+    metric_block,
+    number,
+)
+
+HEADLINE_CLASS = "hp-headline"
+CARD_CLASS = "hp-card"
+
+_STYLE = """<style>
+.hp-cards{display:flex;flex-wrap:wrap;gap:10px;margin:6px 0 12px}
+.hp-card{border:1px solid #cbd5e0;border-radius:8px;padding:8px 12px;min-width:170px;font-family:sans-serif}
+.hp-card .hp-name{font-size:12px;color:#4a5568}
+.hp-card .hp-value{font-size:24px;font-weight:600}
+.hp-card .hp-meta{font-size:11px;color:#4a5568}
+.hp-tier-elite{border-left:6px solid #2f855a}.hp-tier-high{border-left:6px solid #3182ce}
+.hp-tier-medium{border-left:6px solid #dd6b20}.hp-tier-low{border-left:6px solid #c53030}
+.hp-sig{font-weight:600}
+.hp-table td,.hp-table th{padding:3px 8px;text-align:left !important;vertical-align:top}
+</style>"""
+
+
+def retro(**params: Any) -> RetroResult:
+    """Analyze a retro from the notebook's parameters (names of :class:`RetroParams`)."""
+    known = set(RetroParams.__dataclass_fields__)
+    return analyze(RetroParams(**{k: v for k, v in params.items() if k in known}))
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# ---------------------------------------------------------------------------------------------- headline
+
+
+def headline_html(result: RetroResult) -> str:
+    """Headline cards: per metric value, n, 95% CI, tier and the change vs the previous iteration."""
+    cards = []
+    for m in METRICS:
+        block = metric_block(result.metrics, m)
+        comp = comparison_block(result.metrics, m)
+        tier = block.get("tier")
+        change = change_text(result.metrics, m)
+        sig = bool(comp.get("significant")) and comp.get("direction") in ("improved", "regressed")
+        prev = number(comp.get("previous_value"))
+        prev_txt = f"previous {fmt_value(m, prev)}; " if prev is not None else ""
+        cards.append(
+            f'<div class="{CARD_CLASS} hp-tier-{_e(tier or "none")}" data-metric="{m}">'
+            f'<div class="hp-name">{_e(METRIC_LABEL[m])}</div>'
+            f'<div class="hp-value">{_e(fmt_value(m, number(block.get("value"))))}</div>'
+            f'<div class="hp-meta">n={count(block.get("n"))}, 95% {_e(fmt_ci(m, block))}</div>'
+            f'<div class="hp-meta">tier: {_e(tier or "not tiered")}</div>'
+            f'<div class="hp-meta{" hp-sig" if sig else ""}">{_e(prev_txt)}{_e(change)}'
+            f'{" (significant)" if sig else ""}</div>'
+            "</div>"
+        )
+    return (
+        f'{_STYLE}<section class="{HEADLINE_CLASS}"><h2>Headline</h2>'
+        f"<p>Iteration [{result.since}, {result.until}) UTC, environment <code>{_e(result.params.environment)}"
+        f"</code>. Changes are claimed only when significant (95%).</p>"
+        f'<div class="hp-cards">{"".join(cards)}</div></section>'
+    )
+
+
+def headline(result: RetroResult) -> HTML:
+    return HTML(headline_html(result))
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+
+def image(fig: Any) -> Image:
+    """A figure as a PNG display object."""
+    return Image(data=plots.png(fig), format="png")
+
+
+def trends(result: RetroResult) -> list[Image]:
+    """One small chart per metric over the shown iterations (with CIs)."""
+    history = [*result.history, result.metrics]
+    return [image(plots.trend(history, m, tier_edition=str(result.params.tier_edition))) for m in METRICS]
+
+
+def lead_time(result: RetroResult) -> list[Image]:
+    """Lead-time distribution and the coding / pickup / review / deploy breakdown."""
+    lt = result.current.lead_times
+    return [image(plots.lead_time_distribution(lt)), image(plots.stage_breakdown(lt))]
+
+
+def timeline(result: RetroResult) -> Image:
+    return image(plots.deployment_timeline(result.current.deployments, result.current.window.since,
+                                           result.current.window.until))
+
+
+# ---------------------------------------------------------------------------------------------- text
+
+
+def data_quality(result: RetroResult) -> Markdown:
+    notes = result.data_quality_notes()
+    small = (result.metrics.get("data_quality") or {}).get("small_samples") or []
+    lines = [f"- {n}" for n in notes] or ["- No data-quality note."]
+    if small:
+        lines.append(f"- Small samples (read with care): {', '.join(small)}.")
+    return Markdown("\n".join(lines))
+
+
+def went_well_html(result: RetroResult) -> str:
+    def block(title: str, key: str) -> str:
+        items = result.claims[key]
+        body = "".join(f"<li>{_e(c.text)}</li>" for c in items) or "<li>Nothing significant to claim.</li>"
+        return f'<div class="hp-claims" data-kind="{key}"><h3>{title}</h3><ul>{body}</ul></div>'
+
+    return block("What went well", "went_well") + block("What to improve", "to_improve")
+
+
+def went_well(result: RetroResult) -> HTML:
+    """*What went well* and *What to improve*: only significant changes are claimed."""
+    return HTML(went_well_html(result))
+
+
+def notes_html(result: RetroResult) -> str:
+    if not result.notes.items:
+        return "<p>No team notes for this iteration (add <code>notes/&lt;iteration&gt;.yaml</code>).</p>"
+    parts = []
+    for key, title in (("went_well", "Went well"), ("to_improve", "To improve")):
+        rows = "".join(
+            f"<tr><td>{_e(n.text)}</td><td>{n.votes}</td><td>{_e(n.metric or '')}</td></tr>"
+            for n in result.notes.section(key)
+        )
+        parts.append(
+            f'<h4>{title}</h4><table class="hp-table"><tr><th>note</th><th>votes</th><th>metric</th></tr>'
+            f"{rows}</table>"
+        )
+    return "".join(parts)
+
+
+def team_notes(result: RetroResult) -> HTML:
+    return HTML(notes_html(result))
+
+
+def followup_html(result: RetroResult) -> str:
+    if not result.followups:
+        return "<p>No open action items from a previous retro.</p>"
+    rows = "".join(
+        f'<tr class="hp-verdict" data-verdict="{_e(f.verdict)}"><td>{_e(f.title)}</td><td>{_e(f.watch)}</td>'
+        f"<td>{_e(fmt_value(f.watch, f.then))}</td><td>{_e(fmt_value(f.watch, f.now))} (n={f.n_now})</td>"
+        f"<td>{_e(f.target_text)}</td><td><b>{_e(f.verdict)}</b></td>"
+        f"<td>{'carried over' if f.verdict == 'not met' else ''}</td></tr>"
+        for f in result.followups
+    )
+    return (
+        f"<p>Items of retro {_e(result.previous_iteration)}.</p>"
+        '<table class="hp-table"><tr><th>item</th><th>watch</th><th>then</th><th>now</th><th>target</th>'
+        f"<th>verdict</th><th></th></tr>{rows}</table>"
+    )
+
+
+def followup(result: RetroResult) -> HTML:
+    """Follow-up of the previous retro's action items: then, now, target and verdict."""
+    return HTML(followup_html(result))
+
+
+def actions_html(result: RetroResult) -> str:
+    if not result.actions:
+        return "<p>No action item: no signal this iteration.</p>"
+    rows = "".join(
+        f'<tr class="hp-action" data-action="{_e(a.action_id)}"><td>{a.rank}</td><td><b>{_e(a.title)}</b><br>'
+        f"<small>{_e(a.practice)}{' - carried over from ' + _e(a.carried_from) if a.carried_from else ''}"
+        f"</small></td><td>{_e(a.evidence)}</td><td>{_e(a.target_text)}</td><td>{_e(a.due)}</td>"
+        f"<td>{_e(a.owner)}</td><td>{a.score:.3f}<br><small>R {a.reach:.2f} x I {a.impact:g} x C "
+        f"{a.confidence:g} / E {a.effort:g}{f' x (1+0.1x{a.votes} votes)' if a.votes else ''}</small></td></tr>"
+        for a in result.actions
+    )
+    more = len(result.candidates) - len([a for a in result.actions if not a.carried_from])
+    tail = f"<p>{more} more candidate(s) ranked lower (see actions.json).</p>" if more > 0 else ""
+    return (
+        '<table class="hp-table"><tr><th>#</th><th>action</th><th>evidence</th><th>target</th><th>due</th>'
+        f"<th>owner</th><th>RICE score</th></tr>{rows}</table>{tail}"
+    )
+
+
+def action_items(result: RetroResult) -> HTML:
+    """The ranked action items (at most ``max_actions``)."""
+    return HTML(actions_html(result))
+
+
+def records(result: RetroResult) -> Markdown:
+    """Write the records and the ledger; say where they are."""
+    path = result.write()
+    return Markdown(
+        f"Records written to `{path}` (README.md, metrics.json, actions.json, actions.csv); "
+        f"ledger `{result.ledger_path}`."
+    )
+
+
+def show(objects: Any) -> None:
+    """Display one display object or each of a list (used for the multi-image sections)."""
+    from IPython.display import display
+
+    for obj in objects if isinstance(objects, list | tuple) else [objects]:
+        display(obj)

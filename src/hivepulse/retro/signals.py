@@ -1,0 +1,613 @@
+"""From an iteration's figures to *signals*: the facts an action item can answer.
+
+Input is the metrics dict of the JSON contract (``DoraReport.to_dict()``, see ``docs/cli.md``) plus, when
+available, the per-change lead-time table, the deployments table and the recoveries table of the same
+iteration. Output is a list of :class:`Signal`, each carrying its RICE terms (reach, impact, confidence) and a
+one-line evidence in numbers. The exact rules are in ``docs/action-items.md``; the constants below are the
+thresholds it quotes.
+
+Signal kinds:
+
+- ``below_tier``: a tiered metric is not elite (``tier`` in high / medium / low);
+- ``regression``: the comparison with the previous iteration is significant and the metric got worse;
+- ``dominant_stage``: one lead-time stage (coding, pickup, review, deploy) holds >= ``DOMINANT_SHARE`` of
+  the stage time of pull-request changes and is the largest stage;
+- ``big_batches``: the median number of changes per successful deployment is >= ``BATCH_CHANGES``;
+- ``unrecovered_failures``: failed deployments in the iteration with no recovery;
+- ``missing_data``: a metric with no observations (``n == 0`` or no value);
+- ``finding``: a profiling finding (``{"metric", "value", "text"}``) from issue 6's results.
+
+This module also computes *measurements* (:func:`measurements`): the named values a follow-up can compare
+against an action item's target next iteration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+METRICS: tuple[str, ...] = (
+    "deployment_frequency",
+    "lead_time",
+    "change_fail_rate",
+    "recovery_time",
+    "rework_rate",
+)
+"""The five DORA metrics, in display order."""
+
+SIGNAL_KINDS: tuple[str, ...] = (
+    "below_tier",
+    "regression",
+    "dominant_stage",
+    "big_batches",
+    "unrecovered_failures",
+    "missing_data",
+    "finding",
+)
+
+HIGHER_IS_BETTER = frozenset({"deployment_frequency"})
+"""Metrics where a larger value is better; all others are better when smaller."""
+
+STAGES: tuple[str, ...] = ("coding", "pickup", "review", "deploy")
+"""Lead-time stages of a pull-request change (columns ``<stage>_hours`` of ``DoraReport.lead_times``)."""
+
+TIER_ORDER: tuple[str, ...] = ("elite", "high", "medium", "low")
+TIER_IMPACT: dict[str, float] = {"low": 3.0, "medium": 2.0, "high": 1.0, "elite": 0.5}
+"""RICE impact by the tier of the metric concerned (3 massive, 2 high, 1 medium, 0.5 low)."""
+
+DOMINANT_SHARE = 0.40
+"""A stage is dominant when it holds at least this share of the summed stage hours (and is the largest)."""
+BATCH_CHANGES = 10
+"""Median changes per successful deployment at or above which batches count as large."""
+LEAD_TIME_COLUMNS = ("lead_time_hours", "hours", "lead_time")
+"""Accepted names of the per-change lead-time column (hours), first found wins."""
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One fact an action can answer, with its RICE terms.
+
+    ``reach`` is a fraction in [0, 1] (share of changes or deployments affected), ``impact`` is on the RICE
+    scale 0.25-3, ``confidence`` a fraction in [0, 1]. ``evidence`` is one line of numbers.
+    """
+
+    kind: str
+    metric: str
+    evidence: str
+    reach: float
+    impact: float
+    confidence: float
+    stage: str | None = None
+    value: float | None = None
+    n: int | None = None
+    tier: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------- contract
+
+
+def metric_block(metrics: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The block of one metric (``value``, ``n``, ``ci_low``, ``ci_high``, ``tier``, ``unit``), or ``{}``.
+
+    Accepts the metrics either at the top level of the dict or under a ``"metrics"`` key.
+    """
+    holder = metrics.get("metrics") if isinstance(metrics.get("metrics"), Mapping) else metrics
+    block = holder.get(name) if isinstance(holder, Mapping) else None
+    return dict(block) if isinstance(block, Mapping) else {}
+
+
+def comparison_block(metrics: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The comparison of one metric with the previous iteration (``p_value``, ``significant``,
+    ``direction``), or ``{}`` when there is none."""
+    comp = metrics.get("comparison")
+    if not isinstance(comp, Mapping):
+        return {}
+    if isinstance(comp.get("metrics"), Mapping):
+        comp = comp["metrics"]
+    block = comp.get(name)
+    return dict(block) if isinstance(block, Mapping) else {}
+
+
+def number(value: Any) -> float | None:
+    """``value`` as a finite float, or ``None`` (for None, NaN, inf, non-numbers)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def count(value: Any) -> int:
+    """``value`` as a non-negative int (0 when missing)."""
+    num = number(value)
+    return int(num) if num is not None and num > 0 else 0
+
+
+def is_significant(comp: Mapping[str, Any]) -> bool:
+    return bool(comp.get("significant")) and comp.get("direction") in ("improved", "regressed")
+
+
+def confidence_from_n(n: int) -> float:
+    """RICE confidence from a sample size: >= 30 -> 1.0, >= 10 -> 0.8, >= 3 -> 0.5, else 0.3."""
+    if n >= 30:
+        return 1.0
+    if n >= 10:
+        return 0.8
+    if n >= 3:
+        return 0.5
+    return 0.3
+
+
+# ---------------------------------------------------------------------------------------------- formatting
+
+UNIT_LABEL = {
+    "deployment_frequency": "/week",
+    "lead_time": "h",
+    "recovery_time": "h",
+    "change_fail_rate": "%",
+    "rework_rate": "%",
+}
+METRIC_LABEL = {
+    "deployment_frequency": "deployment frequency",
+    "lead_time": "lead time median",
+    "change_fail_rate": "change fail rate",
+    "recovery_time": "recovery time median",
+    "rework_rate": "rework rate",
+}
+
+
+def fmt_value(metric: str, value: float | None) -> str:
+    """A metric value with its unit: hours ``52 h``, rates ``12%``, frequency ``4.50/week``."""
+    if value is None:
+        return "n/a"
+    if metric in ("change_fail_rate", "rework_rate") or metric.endswith("_share"):
+        return f"{100 * value:.1f}%"
+    if metric == "deployment_frequency":
+        return f"{value:.2f}/week" if value < 10 else f"{value:.1f}/week"
+    if metric in ("lead_time", "recovery_time") or metric.endswith("_hours_median"):
+        return f"{value:.1f} h" if value < 10 else f"{value:.0f} h"
+    if float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def fmt_ci(metric: str, block: Mapping[str, Any]) -> str:
+    """``CI 38-70 h`` (the unit once), or ``CI n/a``."""
+    low, high = number(block.get("ci_low")), number(block.get("ci_high"))
+    if low is None or high is None:
+        return "CI n/a"
+    lo, hi = fmt_value(metric, low), fmt_value(metric, high)
+    for unit in (" h", "%", "/week"):
+        if lo.endswith(unit) and hi.endswith(unit):
+            return f"CI {lo[: -len(unit)]}-{hi}"
+    return f"CI {lo}-{hi}"
+
+
+def evidence_line(metric: str, block: Mapping[str, Any]) -> str:
+    """``lead time median 52 h (n=41, CI 38-70 h, tier high)``."""
+    value = number(block.get("value"))
+    tier = block.get("tier")
+    tier_txt = f", tier {tier}" if tier else ""
+    return (
+        f"{METRIC_LABEL.get(metric, metric)} {fmt_value(metric, value)} "
+        f"(n={count(block.get('n'))}, {fmt_ci(metric, block)}{tier_txt})"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+
+def lead_time_column(lead_times: pd.DataFrame | None) -> str | None:
+    if lead_times is None:
+        return None
+    for name in LEAD_TIME_COLUMNS:
+        if name in lead_times.columns:
+            return name
+    return None
+
+
+def stage_table(lead_times: pd.DataFrame | None) -> pd.DataFrame:
+    """Rows of changes that have all four stage durations (hours), columns ``coding``..``deploy``."""
+    if lead_times is None or lead_times.empty:
+        return pd.DataFrame(columns=list(STAGES), dtype=float)
+    cols = [f"{s}_hours" for s in STAGES]
+    if not all(c in lead_times.columns for c in cols):
+        return pd.DataFrame(columns=list(STAGES), dtype=float)
+    frame = lead_times[cols].apply(pd.to_numeric, errors="coerce").astype(float)
+    frame.columns = list(STAGES)
+    return frame.dropna().clip(lower=0.0).reset_index(drop=True)
+
+
+def stage_summary(lead_times: pd.DataFrame | None) -> dict[str, dict[str, float]]:
+    """Per stage: ``median_hours``, ``share`` (stage hours / all stage hours, summed over PR changes) and
+    ``largest_share`` (fraction of PR changes where this stage is the longest). Empty without PR data."""
+    table = stage_table(lead_times)
+    if table.empty:
+        return {}
+    total = float(table.to_numpy().sum())
+    largest = table.idxmax(axis=1)
+    out: dict[str, dict[str, float]] = {}
+    for stage in STAGES:
+        col = table[stage]
+        out[stage] = {
+            "median_hours": float(col.median()),
+            "share": float(col.sum() / total) if total > 0 else 0.0,
+            "largest_share": float((largest == stage).mean()),
+            "n": float(len(col)),
+        }
+    return out
+
+
+def batch_sizes(lead_times: pd.DataFrame | None, deployments: pd.DataFrame | None = None) -> pd.Series:
+    """Changes per counted deployment.
+
+    From the deployments table (its ``changes`` column, counted deployments only) when given, else from the
+    lead-time table (changes grouped by ``deployment_id``; deployments without counted changes are missing).
+    """
+    if deployments is not None and "changes" in deployments.columns:
+        frame = deployments
+        if "counted" in frame.columns:
+            frame = frame[frame["counted"].fillna(False).astype(bool)]
+        return pd.to_numeric(frame["changes"], errors="coerce").dropna().astype(float).reset_index(drop=True)
+    if lead_times is None or lead_times.empty or "deployment_id" not in lead_times.columns:
+        return pd.Series([], dtype=float)
+    return lead_times.groupby("deployment_id").size().astype(float)
+
+
+def failed_unrecovered(recoveries: pd.DataFrame | None) -> tuple[int, int]:
+    """``(failed, unrecovered)``: failed deployments in the recoveries table and those with no recovery."""
+    if recoveries is None or recoveries.empty:
+        return 0, 0
+    if "recovery_status" in recoveries.columns:
+        status = recoveries["recovery_status"].astype(object)
+        return len(recoveries), int((status == "unrecovered").sum())
+    if "recovered_at" in recoveries.columns:
+        unrec = int(recoveries["recovered_at"].isna().sum())
+    elif "recovery_hours" in recoveries.columns:
+        unrec = int(pd.to_numeric(recoveries["recovery_hours"], errors="coerce").isna().sum())
+    else:
+        unrec = 0
+    return len(recoveries), unrec
+
+
+def measurements(
+    metrics: Mapping[str, Any],
+    lead_times: pd.DataFrame | None = None,
+    deployments: pd.DataFrame | None = None,
+    recoveries: pd.DataFrame | None = None,
+) -> dict[str, dict[str, float | int | None]]:
+    """Named values of one iteration that action targets can watch: ``{name: {"value", "n"}}``.
+
+    Names: the five metrics; ``<stage>_hours_median`` and ``<stage>_share`` for the four stages;
+    ``changes_per_deployment`` (median); ``unrecovered_failures`` (count, n = failed deployments).
+    A missing value is ``None`` (the follow-up then says *not measurable*).
+    """
+    out: dict[str, dict[str, float | int | None]] = {}
+    for name in METRICS:
+        block = metric_block(metrics, name)
+        out[name] = {"value": number(block.get("value")), "n": count(block.get("n"))}
+    summary = stage_summary(lead_times)
+    for stage in STAGES:
+        info = summary.get(stage)
+        n = int(info["n"]) if info else 0
+        out[f"{stage}_hours_median"] = {"value": info["median_hours"] if info else None, "n": n}
+        out[f"{stage}_share"] = {"value": info["share"] if info else None, "n": n}
+    sizes = batch_sizes(lead_times, deployments)
+    out["changes_per_deployment"] = {
+        "value": float(sizes.median()) if len(sizes) else None,
+        "n": len(sizes),
+    }
+    failed, unrec = failed_unrecovered(recoveries)
+    out["unrecovered_failures"] = {"value": float(unrec) if recoveries is not None else None, "n": failed}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- tiers
+
+
+def next_tier_cutoff(metric: str, tier: str | None, edition: str = "2024") -> tuple[str, float] | None:
+    """``(next_tier, cutoff)`` to reach from ``tier`` for ``metric``, in the metric's unit (hours, fraction,
+    deployments per week); ``None`` when elite, untiered or unknown."""
+    if tier not in TIER_ORDER or tier == "elite":
+        return None
+    from hivepulse.metrics import tiers as _tiers
+
+    try:
+        cut = _tiers.edition(edition)["cutoffs"].get(metric)
+    except Exception:  # unknown edition: no cut-off
+        return None
+    if not cut:
+        return None
+    nxt = TIER_ORDER[TIER_ORDER.index(tier) - 1]
+    if metric == "deployment_frequency":
+        return nxt, 7.0 / float(cut["per_days"][nxt])
+    return nxt, float(cut[nxt])
+
+
+def worse_than(metric: str, value: float, cutoff: float) -> bool:
+    """True when ``value`` misses ``cutoff`` (for lower-is-better metrics: ``value >= cutoff``)."""
+    return value < cutoff if metric in HIGHER_IS_BETTER else value >= cutoff
+
+
+def reach_for(
+    metric: str,
+    block: Mapping[str, Any],
+    lead_times: pd.DataFrame | None,
+    recoveries: pd.DataFrame | None,
+    edition: str,
+) -> tuple[float, str]:
+    """Reach of a metric-level signal and how it was computed (see docs/action-items.md)."""
+    value = number(block.get("value"))
+    nxt = next_tier_cutoff(metric, block.get("tier"), edition)
+    if metric == "lead_time":
+        col = lead_time_column(lead_times)
+        if col and nxt is not None and lead_times is not None and len(lead_times):
+            hours = pd.to_numeric(lead_times[col], errors="coerce").dropna()
+            if len(hours):
+                share = float((hours >= nxt[1]).mean())
+                return share, f"{share:.0%} of changes take >= {nxt[1]:g} h"
+        return 1.0, "every change"
+    if metric == "recovery_time":
+        if recoveries is not None and len(recoveries) and "recovery_hours" in recoveries.columns:
+            hours = pd.to_numeric(recoveries["recovery_hours"], errors="coerce")
+            if nxt is not None:
+                share = float(((hours >= nxt[1]) | hours.isna()).mean())
+                return share, f"{share:.0%} of failed deployments take >= {nxt[1]:g} h to recover"
+        return 1.0, "every failed deployment"
+    if metric in ("change_fail_rate", "rework_rate") and value is not None:
+        return min(max(value, 0.0), 1.0), f"{value:.0%} of deployments"
+    return 1.0, "every change waits for a deployment" if metric == "deployment_frequency" else "all"
+
+
+# ---------------------------------------------------------------------------------------------- detection
+
+
+def _expected(metrics: Mapping[str, Any], metric: str) -> bool:
+    """Whether a metric without observations is missing data (True) or simply not applicable (False).
+
+    Deployment frequency and lead time are always expected. Change fail rate and rework rate are ratios of
+    deployments, so their absence is already the deployment-frequency signal. Recovery time is expected only
+    when the iteration had failed deployments.
+    """
+    if metric in ("deployment_frequency", "lead_time"):
+        return True
+    if metric == "recovery_time":
+        cfr = metric_block(metrics, "change_fail_rate")
+        value, n = number(cfr.get("value")), count(cfr.get("n"))
+        return value is not None and value * n >= 0.5
+    return False
+
+
+
+def detect(
+    metrics: Mapping[str, Any],
+    *,
+    lead_times: pd.DataFrame | None = None,
+    deployments: pd.DataFrame | None = None,
+    recoveries: pd.DataFrame | None = None,
+    findings: list[Mapping[str, Any]] | None = None,
+    tier_edition: str = "2024",
+) -> list[Signal]:
+    """All signals of one iteration, in a stable order (by kind, then metric)."""
+    out: list[Signal] = []
+    for metric in METRICS:
+        block = metric_block(metrics, metric)
+        value = number(block.get("value"))
+        n = count(block.get("n"))
+        tier = block.get("tier")
+        if value is None or n == 0:
+            if not _expected(metrics, metric):
+                continue
+            out.append(
+                Signal(
+                    kind="missing_data",
+                    metric=metric,
+                    evidence=f"{METRIC_LABEL.get(metric, metric)}: no observations in this iteration (n={n})",
+                    reach=1.0,
+                    impact=1.0,
+                    confidence=1.0,
+                    value=value,
+                    n=n,
+                    tier=tier,
+                )
+            )
+            continue
+        comp = comparison_block(metrics, metric)
+        if tier in ("high", "medium", "low"):
+            reach, how = reach_for(metric, block, lead_times, recoveries, tier_edition)
+            nxt = next_tier_cutoff(metric, tier, tier_edition)
+            gap = f"; next tier {nxt[0]} needs {fmt_value(metric, nxt[1])}" if nxt else ""
+            out.append(
+                Signal(
+                    kind="below_tier",
+                    metric=metric,
+                    evidence=f"{evidence_line(metric, block)}{gap}; reach: {how}",
+                    reach=reach,
+                    impact=TIER_IMPACT[tier],
+                    confidence=confidence_from_n(n),
+                    value=value,
+                    n=n,
+                    tier=tier,
+                    details={"next_tier": nxt[0] if nxt else None, "cutoff": nxt[1] if nxt else None},
+                )
+            )
+        if is_significant(comp) and comp.get("direction") == "regressed":
+            reach, how = reach_for(metric, block, lead_times, recoveries, tier_edition)
+            prev = number(comp.get("previous_value", comp.get("previous")))
+            prev_txt = f" from {fmt_value(metric, prev)}" if prev is not None else ""
+            p = number(comp.get("p_value"))
+            out.append(
+                Signal(
+                    kind="regression",
+                    metric=metric,
+                    evidence=(
+                        f"{evidence_line(metric, block)}, worse{prev_txt} than the previous iteration"
+                        f" (p={p:.3f})" if p is not None else f"{evidence_line(metric, block)}, worse{prev_txt}"
+                    ),
+                    reach=reach if metric != "deployment_frequency" else 1.0,
+                    impact=min(3.0, max(TIER_IMPACT.get(str(tier), 1.0), 1.0) + 1.0),
+                    confidence=1.0,
+                    value=value,
+                    n=n,
+                    tier=tier,
+                    details={"previous_value": prev, "p_value": p},
+                )
+            )
+
+    lt_block = metric_block(metrics, "lead_time")
+    lt_tier = lt_block.get("tier")
+    lt_impact = TIER_IMPACT.get(str(lt_tier), 1.0)
+    summary = stage_summary(lead_times)
+    if summary:
+        stage = max(STAGES, key=lambda s: summary[s]["share"])
+        info = summary[stage]
+        n_pr = int(info["n"])
+        if info["share"] >= DOMINANT_SHARE:
+            out.append(
+                Signal(
+                    kind="dominant_stage",
+                    metric="lead_time",
+                    stage=stage,
+                    evidence=(
+                        f"{evidence_line('lead_time', lt_block)}, {stage} is {info['share']:.0%} of it "
+                        f"(median {stage} {fmt_value('lead_time', info['median_hours'])} over {n_pr} pull "
+                        f"requests; the longest stage for {info['largest_share']:.0%} of them)"
+                    ),
+                    reach=info["largest_share"],
+                    impact=lt_impact,
+                    confidence=confidence_from_n(n_pr),
+                    value=info["share"],
+                    n=n_pr,
+                    tier=lt_tier,
+                    details={s: summary[s] for s in STAGES},
+                )
+            )
+
+    sizes = batch_sizes(lead_times, deployments)
+    if len(sizes) and float(sizes.median()) >= BATCH_CHANGES:
+        med = float(sizes.median())
+        big = sizes[sizes >= BATCH_CHANGES]
+        reach = float(big.sum() / sizes.sum())
+        out.append(
+            Signal(
+                kind="big_batches",
+                metric="lead_time",
+                evidence=(
+                    f"median {med:.0f} changes per deployment (n={len(sizes)} deployments); "
+                    f"{reach:.0%} of changes shipped in deployments of >= {BATCH_CHANGES} changes"
+                ),
+                reach=reach,
+                impact=lt_impact,
+                confidence=confidence_from_n(len(sizes)),
+                value=med,
+                n=len(sizes),
+                tier=lt_tier,
+            )
+        )
+
+    failed, unrec = failed_unrecovered(recoveries)
+    if unrec > 0:
+        out.append(
+            Signal(
+                kind="unrecovered_failures",
+                metric="recovery_time",
+                evidence=f"{unrec} of {failed} failed deployments have no recovery in the data",
+                reach=unrec / failed if failed else 1.0,
+                impact=2.0,
+                confidence=1.0,
+                value=float(unrec),
+                n=failed,
+            )
+        )
+
+    for finding in findings or []:
+        metric = str(finding.get("metric", "")).strip()
+        if not metric:
+            continue
+        value = number(finding.get("value"))
+        out.append(
+            Signal(
+                kind="finding",
+                metric=metric,
+                evidence=str(finding.get("text") or f"{metric} = {value}"),
+                reach=min(max(number(finding.get("reach")) or 1.0, 0.0), 1.0),
+                impact=number(finding.get("impact")) or 1.0,
+                confidence=min(max(number(finding.get("confidence")) or 0.8, 0.0), 1.0),
+                value=value,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- claims
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement for *What went well* / *What to improve*, with the numbers that back it."""
+
+    kind: str  # improved | regressed | elite | streak | below_tier
+    metric: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+STREAK_MIN = 3
+"""Consecutive iterations (current included) at high or elite that make a streak worth saying."""
+
+
+def claims(
+    metrics: Mapping[str, Any], history: list[Mapping[str, Any]] | None = None
+) -> dict[str, list[Claim]]:
+    """``{"went_well": [...], "to_improve": [...]}``.
+
+    Only significant changes are claimed as improvements or regressions. *Went well* also lists metrics at
+    elite and streaks (``STREAK_MIN`` or more consecutive iterations, ending with this one, at high or elite;
+    ``history`` is the earlier iterations' metrics dicts, oldest first). *To improve* also lists metrics
+    below high (tier medium or low) as facts, without claiming a change.
+    """
+    went: list[Claim] = []
+    worse: list[Claim] = []
+    for metric in METRICS:
+        block = metric_block(metrics, metric)
+        comp = comparison_block(metrics, metric)
+        label = METRIC_LABEL.get(metric, metric)
+        if is_significant(comp):
+            p = number(comp.get("p_value"))
+            p_txt = f", p={p:.3f}" if p is not None else ""
+            prev = number(comp.get("previous_value", comp.get("previous")))
+            prev_txt = f" from {fmt_value(metric, prev)}" if prev is not None else ""
+            text = f"{label}{prev_txt} to {evidence_line(metric, block).removeprefix(label + ' ')}{p_txt}"
+            if comp["direction"] == "improved":
+                went.append(Claim("improved", metric, f"Improved: {text}"))
+            else:
+                worse.append(Claim("regressed", metric, f"Regressed: {text}"))
+        tier = block.get("tier")
+        if tier == "elite" and count(block.get("n")) > 0:
+            went.append(Claim("elite", metric, f"Elite: {evidence_line(metric, block)}"))
+        elif tier in ("medium", "low"):
+            worse.append(Claim("below_tier", metric, f"Below high: {evidence_line(metric, block)}"))
+        if history and tier in ("elite", "high"):
+            streak = 1
+            for past in reversed(history):
+                if metric_block(past, metric).get("tier") in ("elite", "high"):
+                    streak += 1
+                else:
+                    break
+            if streak >= STREAK_MIN:
+                went.append(
+                    Claim("streak", metric, f"Streak: {label} at high or elite for {streak} iterations")
+                )
+    return {"went_well": went, "to_improve": worse}

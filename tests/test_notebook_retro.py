@@ -1,0 +1,385 @@
+"""End-to-end: `hivepulse retro` runs notebooks/retro.ipynb with papermill (real kernels), on the sample, on a
+hand-made event set with planted signals and on a real git repository; plus notebook hygiene and a headless
+Chromium check of the HTML report.
+
+Kernels are slow, so each scenario runs once per test session, even under pytest-xdist: the first worker
+that needs it builds it under a file lock in the session's shared temp dir; the others reuse the result.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+import pytest
+from gitrepo import PLANTED_EMAIL, PLANTED_NAME, TAGGER_EMAIL, TAGGER_NAME, GitRepo
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "retro.ipynb"
+PACKAGED = REPO / "src" / "hivepulse" / "notebooks" / "retro.ipynb"
+BIN = Path(sys.executable).parent
+PLANTED = (PLANTED_NAME, PLANTED_EMAIL, TAGGER_NAME, TAGGER_EMAIL, "Zebulon", "Plantedname", "example.invalid")
+
+pytestmark = pytest.mark.slow
+
+
+def shared(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """Build ``name`` once per session (across xdist workers) and return its directory."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    target = root / f"retro-{name}"
+    with open(root / f"retro-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".done").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            build(target)
+            (target / ".done").write_text("ok", encoding="utf-8")
+    return target
+
+
+def hivepulse(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hivepulse", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def run_ok(*args: str, cwd: Path) -> None:
+    proc = hivepulse(*args, cwd=cwd)
+    (cwd / "stdout.txt").write_text(proc.stdout, encoding="utf-8")
+    (cwd / "stderr.txt").write_text(proc.stderr, encoding="utf-8")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def outputs(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and p.suffix in (".html", ".md", ".json", ".csv", ".ipynb")]
+
+
+# ---------------------------------------------------------------------------------------------- scenarios
+
+
+def build_sample(d: Path) -> None:
+    run_ok("retro", "--path", str(REPO / "data" / "sample"), "--output-dir", "retro", "--findings", "",
+           "--no-progress", cwd=d)
+
+
+ITER = "2026-03-02_2026-03-16"
+PREV = "2026-02-16_2026-03-02"
+
+
+def build_planted(d: Path) -> None:
+    """28 daily deployments (16:00 UTC) over two iterations, 2 changes each with identical stage times:
+    commit d-1 09:00, PR opened 10:00 (coding 1 h), first review d 06:00 (pickup 20 h), merged 07:00
+    (review 1 h), deployed 16:00 (deploy 9 h): lead time 31 h, pickup 20/31 = 65% of it. Both iterations
+    are the same, so no change can be significant. Author names/e-mails are planted in extra columns."""
+    import pandas as pd
+
+    events = d / "events"
+    events.mkdir()
+    deps, changes = [], []
+    for i, day in enumerate(pd.date_range("2026-02-16", "2026-03-15", freq="D", tz="UTC")):
+        dep = f"prod-{i:03d}"
+        deps.append({"deployment_id": dep, "environment": "production",
+                     "finished_at": (day + pd.Timedelta(hours=16)).isoformat(), "status": "success",
+                     "deployed_by": PLANTED_NAME, "deployer_email": PLANTED_EMAIL})
+        for k in range(2):
+            prev = day - pd.Timedelta(days=1)
+            changes.append({
+                "change_id": f"c{i:03d}{k}", "committed_at": (prev + pd.Timedelta(hours=9)).isoformat(),
+                "deployment_id": dep, "pr_number": 100 + 2 * i + k,
+                "pr_opened_at": (prev + pd.Timedelta(hours=10)).isoformat(),
+                "first_review_at": (day + pd.Timedelta(hours=6)).isoformat(),
+                "merged_at": (day + pd.Timedelta(hours=7)).isoformat(),
+                "author": PLANTED_NAME, "author_email": PLANTED_EMAIL,
+            })
+    pd.DataFrame(deps).to_csv(events / "deployments.csv", index=False)
+    pd.DataFrame(changes).to_csv(events / "changes.csv", index=False)
+    (events / "incidents.csv").write_text("incident_id,opened_at,resolved_at\n", encoding="utf-8")
+
+    from hivepulse.retro.actions import ActionItem
+
+    def item(action_id: str, watch: str, comparator: str, target: float, baseline: float) -> dict:
+        return ActionItem(id=f"{PREV}/{action_id}", action_id=action_id, title=f"old {action_id}", practice="p",
+                          signal="below_tier", metric=watch, evidence="e", watch=watch, baseline=baseline,
+                          comparator=comparator, target=target, target_text=f"{watch} {comparator} {target}",
+                          due="2026-03-16", reach=1.0, impact=1.0, confidence=1.0, effort=1.0).to_dict()
+
+    workspace = d / "retro"
+    (workspace / "notes").mkdir(parents=True)
+    ledger = {"version": 1, "iterations": {PREV: {"since": "2026-02-16", "until": "2026-03-02", "due": "2026-03-16",
+              "followups": [], "actions": [
+                  item("release-automation", "deployment_frequency", ">=", 5.0, 3.0),  # 7/week now: met
+                  item("trunk-based-development", "lead_time", "<", 24.0, 40.0),  # 31 h now: not met
+                  item("automated-rollback", "recovery_time", "<", 1.0, 2.0),  # no failure now: not measurable
+              ]}}}
+    (workspace / "ledger.json").write_text(json.dumps(ledger), encoding="utf-8")
+    (workspace / "notes" / f"{ITER}.yaml").write_text(
+        "to_improve:\n"
+        f"  - {{text: Reviews wait overnight, votes: 4, metric: lead_time, author: {PLANTED_NAME}}}\n"
+        "went_well:\n  - text: Calm deploys\n    votes: 1\n",
+        encoding="utf-8",
+    )
+    (d / "params.yaml").write_text(
+        f"path: {events}\nsince: 2026-03-02\nuntil: 2026-03-16\nprevious_iterations: 1\noutput_dir: retro\n"
+        "findings: ''\n",
+        encoding="utf-8",
+    )
+    run_ok("retro", "-f", "params.yaml", "--no-progress", cwd=d)
+
+
+def build_git(d: Path) -> None:
+    repo = GitRepo(d / "repo")
+    for i in range(8):
+        day = 2 + 2 * i  # 2026-03-02 .. 2026-03-16, every two days
+        repo.commit(f"feat: change {i}\n\nWritten by {PLANTED_NAME} <{PLANTED_EMAIL}>",
+                    f"2026-02-{16 + i:02d}T10:00:00+00:00" if i < 7 else "2026-02-27T10:00:00+00:00")
+        repo.tag(f"v1.0.{i}", annotated_at=f"2026-03-{min(day, 15):02d}T12:00:00+00:00")
+    run_ok("retro", "--source", "git", "--path", "repo", "--since", "2026-03-02", "--until", "2026-03-16",
+           "--previous-iterations", "1", "--output-dir", "out", "--findings", "", "--no-progress", cwd=d)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return shared(tmp_path_factory, "sample", build_sample)
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return shared(tmp_path_factory, "planted", build_planted)
+
+
+@pytest.fixture(scope="module")
+def gitrun(tmp_path_factory):
+    return shared(tmp_path_factory, "git", build_git)
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------- sample
+
+
+def test_sample_records_and_report(sample):
+    rec = sample / "retro" / "2026-05-11_2026-05-25"
+    assert sorted(p.name for p in rec.iterdir()) == [
+        "README.md", "actions.csv", "actions.json", "metrics.json", "retro.html", "retro.ipynb"]
+    assert "Report: retro/2026-05-11_2026-05-25/retro.html" in (sample / "stdout.txt").read_text()
+    metrics = load(rec / "metrics.json")
+    assert metrics["iteration"] == "2026-05-11_2026-05-25" and metrics["due"] == "2026-06-08"
+    assert metrics["metrics"]["window"]["since"] == "2026-05-11T00:00:00Z"
+    actions = load(rec / "actions.json")["actions"]
+    assert 1 <= len(actions) <= 3
+    for a in actions:
+        assert re.search(r"\(n=\d+, CI ", a["evidence"]), a["evidence"]
+        assert a["owner"] == "" and a["due"] == "2026-06-08" and a["target_text"] and a["watch"]
+    ledger = load(sample / "retro" / "ledger.json")
+    assert [a["id"] for a in ledger["iterations"]["2026-05-11_2026-05-25"]["actions"]] == [a["id"] for a in actions]
+    readme = (rec / "README.md").read_text()
+    for heading in ("## Headline", "## What went well", "## What to improve", "## Action items", "## Data quality"):
+        assert heading in readme
+    html = (rec / "retro.html").read_text()
+    assert 'class="hp-headline"' in html and "<h2>Headline</h2>" in html
+    assert "from hivepulse" not in html  # no code cells
+    assert not re.search(r"<script[^>]+src=\"https?:", html)  # works offline
+
+
+def test_executed_notebook_has_png_images(sample):
+    nb = nbformat.read(sample / "retro" / "2026-05-11_2026-05-25" / "retro.ipynb", as_version=4)
+    pngs = sum("image/png" in out.get("data", {}) for c in nb.cells if c.cell_type == "code" for out in c.outputs)
+    assert pngs >= 8  # 5 trends, distribution, breakdown, timeline
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+def chromium_binary() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def test_html_report_renders_in_headless_chromium(sample, tmp_path):
+    binary = chromium_binary()
+    if binary is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium is missing and CI=true: .ci/run installs Debian's chromium package")
+        pytest.skip("chromium binary not found (apt-get install chromium); CI is not set")
+    html = sample / "retro" / "2026-05-11_2026-05-25" / "retro.html"
+    proc = subprocess.run(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path}",
+         "--dump-dom", html.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    dom = proc.stdout
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'class="hp-headline"' in dom and ">Headline<" in dom
+    assert len(re.findall(r'class="hp-card hp-tier-', dom)) == 5
+    assert len(re.findall(r"<img\b[^>]*src=\"data:image/png", dom)) >= 5
+
+
+# ---------------------------------------------------------------------------------------------- planted
+
+
+def test_planted_pickup_bottleneck_yields_review_time_action(planted):
+    actions = load(planted / "retro" / ITER / "actions.json")["actions"]
+    by_id = {a["action_id"]: a for a in actions}
+    review = by_id["review-pickup-time"]
+    assert review["title"].startswith("Review time")
+    # evidence: lead time median 31 h (n=28 changes of the iteration), pickup 20 h of 31 h = 65%
+    assert review["evidence"].startswith("lead time median 31 h (n=28, CI 31-31 h, tier high), pickup is 65% of it")
+    # RICE: reach 1.0 x impact 1 (high) x confidence 0.8 (n=28) / effort 0.5 = 1.6; 4 votes: x 1.4 = 2.24
+    assert review["score"] == pytest.approx(2.24) and review["votes"] == 4
+    assert (review["watch"], review["comparator"], review["target"]) == ("pickup_hours_median", "<=", 10.0)
+    assert review["due"] == "2026-03-30" and review["owner"] == ""
+
+
+def test_planted_no_significant_change_claims_none(planted):
+    metrics = load(planted / "retro" / ITER / "metrics.json")
+    comparison = metrics["metrics"]["comparison"]
+    assert not any(comparison[m]["significant"] for m in ("deployment_frequency", "lead_time", "change_fail_rate"))
+    claimed = metrics["claims"]["went_well"] + metrics["claims"]["to_improve"]
+    assert not [c for c in claimed if c["kind"] in ("improved", "regressed")]
+    readme = (planted / "retro" / ITER / "README.md").read_text()
+    assert "Improved:" not in readme and "Regressed:" not in readme
+
+
+def test_planted_follow_up_met_not_met_not_measurable(planted):
+    metrics = load(planted / "retro" / ITER / "metrics.json")
+    verdicts = {f["action_id"]: (f["verdict"], f["now"]) for f in metrics["followups"]}
+    assert verdicts == {
+        "release-automation": ("met", 7.0),  # 14 deployments in 14 days = 7/week >= 5
+        "trunk-based-development": ("not met", 31.0),  # 31 h is not < 24 h
+        "automated-rollback": ("not measurable", None),  # no failed deployment: no recovery time
+    }
+    assert metrics["previous_iteration"] == PREV
+    actions = load(planted / "retro" / ITER / "actions.json")["actions"]
+    carried = actions[0]
+    assert (carried["id"], carried["carried_from"], carried["carry_count"]) == (
+        f"{PREV}/trunk-based-development", PREV, 1)
+    assert [a["action_id"] for a in actions] == ["trunk-based-development", "review-pickup-time"]
+    ledger = load(planted / "retro" / "ledger.json")
+    assert sorted(ledger["iterations"]) == [PREV, ITER]
+    html = (planted / "retro" / ITER / "retro.html").read_text()
+    assert 'data-verdict="met"' in html and "Reviews wait overnight" in html
+
+
+def test_planted_rerun_changes_nothing_in_the_ledger(planted, tmp_path):
+    """Idempotency through the library (no second kernel): analyze + write the same iteration again."""
+    from hivepulse.retro.analysis import RetroParams, analyze
+
+    work = tmp_path / "w"
+    shutil.copytree(planted / "retro", work / "retro")
+    before = (work / "retro" / "ledger.json").read_bytes()
+    records = {p.name: p.read_bytes() for p in (work / "retro" / ITER).iterdir() if p.suffix in (".json", ".csv", ".md")}
+    params = RetroParams(path=str(planted / "events"), since="2026-03-02", until="2026-03-16", previous_iterations=1,
+                         output_dir=str(work / "retro"), findings="")
+    analyze(params).write()
+    assert (work / "retro" / "ledger.json").read_bytes() == before
+    for name, data in records.items():
+        assert (work / "retro" / ITER / name).read_bytes() == data, name
+    assert (work / "retro" / ITER / "retro.html").is_file()  # the report survives a rewrite of the records
+
+
+# ---------------------------------------------------------------------------------------------- blameless
+
+
+@pytest.mark.parametrize("scenario", ["planted", "gitrun"])
+def test_blameless_no_names_or_emails_in_any_output(scenario, request):
+    root = request.getfixturevalue(scenario)
+    files = outputs(root / ("retro" if scenario == "planted" else "out"))
+    kinds = {p.suffix for p in files}
+    assert {".html", ".md", ".json", ".csv", ".ipynb"} <= kinds
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for needle in PLANTED:
+            assert needle.lower() not in text.lower(), f"{needle!r} leaked into {path}"
+    for name in ("stdout.txt", "stderr.txt"):
+        text = (root / name).read_text()
+        assert not any(n.lower() in text.lower() for n in PLANTED)
+
+
+def test_git_source_run_measures_the_repository(gitrun):
+    metrics = load(gitrun / "out" / ITER / "metrics.json")
+    assert metrics["parameters"]["source"] == "git"
+    assert metrics["metrics"]["deployment_frequency"]["n"] >= 1
+
+
+# ---------------------------------------------------------------------------------------------- failure
+
+
+def test_failing_cell_is_named_and_notebook_kept(tmp_path):
+    bad = tmp_path / "events"
+    bad.mkdir()
+    (bad / "deployments.csv").write_text("deployment_id,environment,finished_at,status\nd1,production,yesterday,success\n")
+    (bad / "changes.csv").write_text("change_id,committed_at,deployment_id\n")
+    proc = hivepulse("retro", "--path", str(bad), "--output-dir", "out", "--findings", "", "--no-progress",
+                     "--previous-iterations", "1", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("hivepulse retro: error:") and "deployments.csv" in last and "finished_at" in last
+    assert "cell 3 (In [3]: from hivepulse.report import sections as S)" in last  # cell 2 is papermill's injected one
+    kept = tmp_path / "out" / "runs" / "2026-05-11_2026-05-25.ipynb"
+    assert kept.is_file() and f"executed notebook kept: out/runs/{kept.name}" in last
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out" / "2026-05-11_2026-05-25").exists()
+
+
+def test_parameters_file_unknown_name_is_exit_2(tmp_path):
+    (tmp_path / "p.yaml").write_text("pathh: x\n")
+    proc = hivepulse("retro", "-f", "p.yaml", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "p.yaml" in proc.stderr and "pathh" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------- hygiene
+
+
+def test_committed_notebook_has_no_outputs_and_a_parameters_cell():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    names = re.findall(r"^(\w+):", params[0].source, flags=re.M)
+    assert names == ["source", "path", "since", "until", "iteration_days", "previous_iterations", "environment",
+                     "tz", "tier_edition", "notes", "output_dir", "max_actions", "findings"]
+    assert "papermill" not in nb.metadata
+
+
+def test_notebook_passes_ruff():
+    ruff = BIN / "ruff"
+    if not ruff.exists():
+        pytest.skip("ruff is not installed in this environment")
+    proc = subprocess.run([str(ruff), "check", str(NOTEBOOK), str(PACKAGED)], capture_output=True, text=True,
+                          cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_parameters_tag_survives_nbstripout(tmp_path):
+    copy = tmp_path / "retro.ipynb"
+    shutil.copy(NOTEBOOK, copy)
+    tool = BIN / "nbstripout"
+    if not tool.exists():
+        pytest.skip("nbstripout is not installed (dev extra)")
+    proc = subprocess.run([str(tool), "--keep-id", "--extra-keys", "metadata.kernelspec metadata.language_info.version",
+                           str(copy)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    nb = nbformat.read(copy, as_version=4)
+    assert [c.metadata.get("tags") for c in nb.cells if "parameters" in c.metadata.get("tags", [])] == [["parameters"]]
+    original = nbformat.read(NOTEBOOK, as_version=4)
+    assert [c.source for c in nb.cells] == [c.source for c in original.cells]
+
+
+def test_packaged_notebook_is_identical_to_the_canonical_one():
+    assert PACKAGED.read_bytes() == NOTEBOOK.read_bytes()

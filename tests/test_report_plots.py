@@ -1,0 +1,43 @@
+"""Each chart renders to a PNG, with data and without."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from hivepulse.report import plots
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def metric(value, lo, hi, tier):
+    return {"value": value, "n": 10, "ci_low": lo, "ci_high": hi, "tier": tier}
+
+
+HISTORY = [
+    {"window": {"until": f"2026-0{m}-01T00:00:00Z"}, "lead_time": metric(v, v - 5, v + 5, "high")}
+    for m, v in ((3, 40.0), (4, 30.0), (5, 20.0))
+]
+LEAD = pd.DataFrame({"lead_time_hours": [1.0, 5.0, 30.0], "coding_hours": [0.5, 1, 2], "pickup_hours": [0.2, 3, 20],
+                     "review_hours": [0.1, 0.5, 5], "deploy_hours": [0.2, 0.5, 3]})
+DEPS = pd.DataFrame({
+    "finished_at": pd.to_datetime(["2026-05-12T10:00Z", "2026-05-13T10:00Z", "2026-05-13T12:00Z", "2026-05-14T09:00Z"]),
+    "failed": [False, True, False, False], "kind": ["planned", "planned", "unplanned", "planned"],
+    "rollback_of": [None, None, None, "d1"],
+    "recovered_at": pd.to_datetime([None, "2026-05-13T12:00Z", None, None]),
+})
+
+
+@pytest.mark.parametrize("fig", [
+    lambda: plots.trend(HISTORY, "lead_time"),
+    lambda: plots.trend([], "rework_rate"),
+    lambda: plots.lead_time_distribution(LEAD),
+    lambda: plots.lead_time_distribution(LEAD.iloc[0:0]),
+    lambda: plots.stage_breakdown(LEAD),
+    lambda: plots.stage_breakdown(None),
+    lambda: plots.deployment_timeline(DEPS, "2026-05-11", "2026-05-25"),
+    lambda: plots.deployment_timeline(DEPS.iloc[0:0]),
+])
+def test_chart_renders_png(fig):
+    data = plots.png(fig())
+    assert data.startswith(PNG) and len(data) > 2000
