@@ -1,0 +1,83 @@
+"""``hivepulse profile``: run the profiling scenarios, then the profiling notebook (papermill) and export its
+HTML report without code. The flags are a documented contract (docs/profiling.md).
+
+Output: ``<output-dir>/<run-id>/`` with ``results.json``, ``samples.json``, ``findings.json``, the plots, the
+profiler outputs under ``profiles/``, ``profiling.ipynb`` (executed) and ``profiling.html`` (no code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hivepulse.bench.session import build_config
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "profile",
+        help="profile HiveBox with and without caching; write results.json and an HTML report",
+        description="Run the scenarios of profiling/scenarios.yaml (cache x client x latency) against the "
+        "reference HiveBox or your own service, then render notebooks/profiling.ipynb to HTML. "
+        "Contract: docs/profiling.md.",
+    )
+    parser.add_argument("--scenarios", metavar="FILE", help="scenario file (default profiling/scenarios.yaml, "
+                        "or profiling/quick.yaml with --quick)")
+    parser.add_argument("--requests", metavar="N", type=int, help="recorded requests per scenario (overrides)")
+    load = parser.add_mutually_exclusive_group()
+    load.add_argument("--concurrency", metavar="C", type=int, help="closed model: C concurrent clients")
+    load.add_argument("--rate", metavar="R", type=float, help="open model: R requests per second")
+    parser.add_argument("--latency-profile", metavar="NAME", help="only scenarios with this latency profile")
+    parser.add_argument("--output-dir", metavar="DIR", default="profiling/results",
+                        help="where run directories go (default profiling/results)")
+    parser.add_argument("--run-id", metavar="ID", help="run directory name (default UTC timestamp)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small smoke run: quick.yaml, at most 100 requests per scenario")
+    parser.add_argument("--target-url", metavar="URL", help="black-box target: load only, no restarts")
+    parser.add_argument("--target-cmd", metavar="TEMPLATE",
+                        help="start your service: placeholders {port} {opensensemap_url} {valkey_url} "
+                        "{memcached_url} {sensebox_ids} {python}")
+    parser.add_argument("--target-cwd", metavar="DIR", help="working directory of --target-cmd")
+    parser.add_argument("--target-env", metavar="K=V", action="append", default=[],
+                        help="extra environment for --target-cmd (repeatable)")
+    parser.add_argument("--baseline", metavar="RUN_ID",
+                        help="compare with an earlier run in --output-dir (Mann-Whitney + minimum effect)")
+    parser.add_argument("--pyspy", choices=["baseline", "all", "none"], default="baseline",
+                        help="scenarios py-spy records (default: the uncached naive baseline)")
+    parser.add_argument("--no-notebook", action="store_true", help="write results only, no HTML report")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hivepulse.bench.runner import run as run_scenarios
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    config = build_config(
+        scenarios_file=args.scenarios, quick=args.quick, requests=args.requests, concurrency=args.concurrency,
+        rate=args.rate, latency_profile=args.latency_profile, output_dir=args.output_dir,
+        target_url=args.target_url, target_cmd=args.target_cmd, target_cwd=args.target_cwd,
+        target_env=args.target_env, baseline=args.baseline, run_id=args.run_id, pyspy=args.pyspy,
+        progress=not args.no_progress, log=None if args.no_progress else log,
+    )
+    results = run_scenarios(config)
+    run_dir = Path(config.output_dir) / results["run_id"]
+    print(f"results: {run_dir / 'results.json'}")
+    if not args.no_notebook:
+        html = render_report(run_dir, progress=not args.no_progress)
+        print(f"report: {html}")
+    print(results["conclusion"])
+    return 0
+
+
+def render_report(run_dir: Path, *, progress: bool = False) -> Path:
+    """Execute the profiling notebook on ``run_dir`` and export ``profiling.html`` (no code) into it."""
+    from hivepulse.report.run import execute, export_html, find_notebook
+
+    notebook = find_notebook("profiling.ipynb")
+    executed = execute(notebook, run_dir / "profiling.ipynb", {"results_dir": str(run_dir.resolve())},
+                       progress=progress)
+    return export_html(executed, run_dir / "profiling.html")
