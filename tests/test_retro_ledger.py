@@ -34,6 +34,8 @@ def test_verdicts():
     assert led.verdict("<", 24.0, 24.0, 28) == "not met"  # strict: the elite cut-off is "less than one day"
     assert led.verdict("<=", 1.0, None, 0) == "not measurable"
     assert led.verdict("<=", None, 3.0, 5) == "not measurable"
+    # deployment frequency: zero deployments is a measurement (0/week), so a ">= 1/week" target is not met
+    assert led.verdict(">=", 1.0, 0.0, 0) == "not met"
     assert led.verdict("measurable", None, 3.0, 5) == "met"
 
 

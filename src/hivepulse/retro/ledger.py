@@ -10,7 +10,8 @@ Verdicts (rules in ``docs/retro.md``): for each item of the previous entry, the 
 
 - ``met``: the point estimate satisfies ``<comparator> <target>`` (``measurable`` items: n >= 1);
 - ``not met``: it does not; the item carries over to this iteration's action list;
-- ``not measurable``: no value now (n = 0) or no target could be set; reported, not carried over.
+- ``not measurable``: no value now (a median or rate of n = 0) or no target could be set; reported, not carried
+  over. Deployment frequency is always measurable: zero deployments is a value (0/week), not a missing one.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def verdict(comparator: str, target: float | None, value: float | None, n: int) 
     """``met`` / ``not met`` / ``not measurable`` (see the module docstring)."""
     if comparator == "measurable":
         return "met" if n >= 1 and value is not None else "not met"
-    if value is None or n == 0 or target is None or comparator not in _OPS:
+    if value is None or target is None or comparator not in _OPS:
         return "not measurable"
     return "met" if _OPS[comparator](value, target) else "not met"
 

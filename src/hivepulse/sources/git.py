@@ -254,10 +254,12 @@ class _Deployments:
     started: list[int | None] = field(default_factory=list)
     kind: list[str | None] = field(default_factory=list)
     hotfix_name: list[bool] = field(default_factory=list)
+    order_key: list[int] = field(default_factory=list)  # epoch seconds that order the environment
 
     def add(self, did: str, env: str, finished: int, commit: int, *, status: str = "success",
             version: str | None = None, started: int | None = None, kind: str | None = None,
-            hotfix: bool = False) -> None:  # fmt: skip
+            hotfix: bool = False, order_key: int | None = None) -> None:  # fmt: skip
+        self.order_key.append(finished if order_key is None else order_key)
         self.ids.append(did)
         self.envs.append(env)
         self.finished.append(finished)
@@ -331,9 +333,12 @@ def _branch_deployments(graph: CommitGraph, refs: Refs, comp: _Compiled, deps: _
         c = graph.index.get(tip.encode("ascii"))
         if c is None:  # pragma: no cover - every branch tip is in the graph
             raise SourceError(f"branch {name!r} points at a commit missing from the graph")
+        latest: int | None = None
         for i in reversed(gitgraph.first_parent_chain(graph, c)):
             sha = graph.shas[i].decode("ascii")
-            deps.add(f"{name}@{sha[:12]}", env, int(graph.committer_time[i]), i, version=sha[:12])
+            ct = int(graph.committer_time[i])
+            latest = ct if latest is None else max(latest, ct)  # the branch order wins over skewed dates
+            deps.add(f"{name}@{sha[:12]}", env, ct, i, version=sha[:12], order_key=latest)
 
 
 FILE_COLUMNS = ("finished_at", "environment", "commit_sha")
@@ -496,13 +501,14 @@ def read_git(path: str | os.PathLike[str], options: GitOptions = GitOptions()) -
     shallow_cut = [graph.index[s.encode()] for s in repo.shallow_commits if s.encode() in graph.index]
     at_risk_changes, at_risk_deps = 0, 0
 
+    order_key = np.asarray(deps.order_key, dtype=np.int64)
+    gen = np.zeros(n_deps, dtype=np.int64)
+    if any(_has_ties(order_key[envs == env], commit[envs == env]) for env in env_names):
+        gen = gitgraph.generations(graph)[commit]  # same-second deployments: ancestors first
+    id_text = np.asarray(deps.ids, dtype=object).astype(str)
     for env in env_names:
         rows = np.flatnonzero(envs == env)
-        order = rows[
-            np.lexsort(
-                (np.asarray(deps.ids, dtype=object)[rows].astype(str), ct_of_commit[rows], finished[rows])
-            )
-        ]
+        order = rows[np.lexsort((id_text[rows], ct_of_commit[rows], gen[rows], order_key[rows]))]
         starts = [int(commit[r]) if success[r] else -1 for r in order]
         owner_pos = gitgraph.assign_owners(graph, starts)
         owner = np.where(owner_pos >= 0, order[np.maximum(owner_pos, 0)], -1) if len(order) else owner_pos
@@ -538,6 +544,11 @@ def read_git(path: str | os.PathLike[str], options: GitOptions = GitOptions()) -
             f"in {at_risk_deps} deployment(s) reach the cut, so their deployment and lead time are at risk "
             "(run git fetch --unshallow for full history)."
         )
+    if graph.bad_dates:
+        notes.append(
+            f"{graph.bad_dates} commit(s) carry a date git cannot read (before 1970 or malformed); their other "
+            "date (committer or author) was used, or 1970-01-01 when neither is readable."
+        )
     if graph.missing_parents and not repo.shallow:
         notes.append(
             f"{graph.missing_parents} parent commit(s) are missing from the repository (incomplete clone?)"
@@ -547,6 +558,14 @@ def read_git(path: str | os.PathLike[str], options: GitOptions = GitOptions()) -
     changes = _changes_frame(graph, results, deps, options, times, types, breaking, prs, counted)
     incidents_frame = _incidents_frame(incidents)
     return event_set(deployments, changes, incidents_frame, source=f"git:{repo.path}", notes=notes)
+
+
+def _has_ties(keys: np.ndarray, commits: np.ndarray) -> bool:
+    """True when two deployments of different commits share an order key (finished in the same second)."""
+    if len(keys) < 2:
+        return False
+    pairs = np.unique(np.stack([keys, commits]), axis=1)
+    return len(np.unique(pairs[0])) < pairs.shape[1]
 
 
 def _revert_incidents(graph: CommitGraph, results: list[_EnvResult], deps: _Deployments, finished: np.ndarray,
