@@ -7,7 +7,8 @@ Rules (full text with examples: ``docs/git-source.md``):
   deployments CSV (``finished_at, environment, commit_sha``). Finish time: tagger date (annotated tag),
   committer date of the commit (lightweight tag, branch commit), or the file's ``finished_at``.
 - **Changes**: per environment, deployments in finish order each claim the commits reachable from their commit
-  and not already claimed by an earlier deployment of the same environment (``git rev-list this ^prev...``).
+  and not already claimed by an earlier deployment of the same environment (``git rev-list this ^prev...``);
+  same-second deployments go ancestor first, a deploy branch's commits in branch order.
   Merge commits are walked but not emitted unless ``include_merges``. ``committed_at`` is the committer date
   (author date with ``author_date``). The primary environment's rows use the bare SHA as ``change_id``; other
   environments use ``<sha>@<environment>``.
