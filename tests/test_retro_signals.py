@@ -142,3 +142,17 @@ def test_next_tier_cutoffs_in_metric_units():
     assert sig.next_tier_cutoff("deployment_frequency", "medium") == ("high", 1.0)  # once a week
     assert sig.next_tier_cutoff("change_fail_rate", "low") == ("medium", 0.15)
     assert sig.next_tier_cutoff("lead_time", "elite") is None
+
+
+def test_relative_paths_resolve_from_notebooks_folder(tmp_path, monkeypatch):
+    """JupyterLab starts the kernel in notebooks/: project-relative parameters still resolve."""
+    from pathlib import Path
+
+    from hivepulse.paths import locate
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root / "notebooks")
+    assert locate("data/sample").resolve() == (root / "data" / "sample").resolve()
+    assert locate("retro/").resolve() == (root / "retro").resolve()
+    assert locate(tmp_path / "new") == tmp_path / "new"  # absolute: unchanged
+    assert locate("no-such-dir/") == Path("no-such-dir/")  # created relative to the current directory

@@ -15,6 +15,7 @@ from hivepulse.bench.runner import RunConfig, load_run, run
 from hivepulse.bench.scenarios import Scenario, load_scenarios, with_overrides
 from hivepulse.bench.targets import TargetSpec, parse_env_pairs
 from hivepulse.errors import InputError
+from hivepulse.paths import locate, locate_output
 
 PROFILING_DIR = Path("profiling")
 QUICK_REQUESTS = 100
@@ -25,7 +26,7 @@ def default_scenarios_file(quick: bool) -> Path:
     """``profiling/quick.yaml`` or ``profiling/scenarios.yaml`` under the current directory, else the
     source tree's copy."""
     name = "quick.yaml" if quick else "scenarios.yaml"
-    local = PROFILING_DIR / name
+    local = locate_output(PROFILING_DIR / name)
     if local.is_file():
         return local
     repo = Path(__file__).resolve().parents[3] / "profiling" / name
@@ -61,7 +62,8 @@ def build_config(
         raise InputError("invalid --concurrency", value=concurrency, expected="an integer >= 1")
     if rate is not None and not rate > 0:
         raise InputError("invalid --rate", value=rate, expected="requests per second > 0")
-    path = Path(scenarios_file) if scenarios_file else default_scenarios_file(quick)
+    path = locate(scenarios_file) if scenarios_file else default_scenarios_file(quick)
+    output_dir = locate_output(output_dir)
     scenarios: list[Scenario] = load_scenarios(path)
     if latency_profile:
         picked = [s for s in scenarios if s.latency == latency_profile]
@@ -83,7 +85,7 @@ def build_config(
 def load_or_run(results_dir: str | Path | None = None, **options: Any) -> tuple[dict, dict, Path]:
     """``(results, samples, run_dir)``: read a finished run directory, or run one with ``options``."""
     if results_dir:
-        run_dir = Path(results_dir)
+        run_dir = locate(results_dir)
         results, samples = load_run(run_dir.parent, run_dir.name)
         return results, samples, run_dir
     config = build_config(**options)

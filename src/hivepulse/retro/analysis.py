@@ -8,6 +8,7 @@ writes the records and the ledger (atomically; see :mod:`hivepulse.retro.record`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +18,7 @@ from typing import Any
 from hivepulse.errors import InputError
 from hivepulse.metrics.dora import DoraReport, MetricsConfig, compare, iterations
 from hivepulse.model import EventSet
+from hivepulse.paths import locate, locate_output
 from hivepulse.retro import actions as act
 from hivepulse.retro import ledger as led
 from hivepulse.retro.notes import Notes, load_notes, notes_path
@@ -302,8 +304,20 @@ def _json(data: Any) -> str:
 
 
 def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResult:
-    """Compute a retro from its parameters (reads the source unless ``events`` is given)."""
+    """Compute a retro from its parameters (reads the source unless ``events`` is given).
+
+    Relative ``path``, ``output_dir``, ``notes`` and ``findings`` resolve from the current directory or, when
+    absent there, from its parents (:func:`hivepulse.paths.locate`), so the notebook runs unchanged when
+    JupyterLab starts its kernel in ``notebooks/``.
+    """
     params.validate()
+    params = dataclasses.replace(
+        params,
+        path=str(locate(params.path)),
+        output_dir=str(locate_output(params.output_dir)),
+        notes=str(locate(params.notes)) if params.notes else params.notes,
+        findings=str(locate(params.findings)) if params.findings else params.findings,
+    )
     since, until = resolve_window(params.since or None, params.until or None, params.iteration_days)
     ident = iteration_id(since, until)
     due = next_retro(since, until).isoformat()
