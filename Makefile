@@ -22,7 +22,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m "not timing"
+	$(BIN)/python -m pytest -q -m timing
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks

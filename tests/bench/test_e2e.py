@@ -12,7 +12,7 @@ import pytest
 from hivepulse.bench.runner import RunConfig, run
 from hivepulse.bench.scenarios import parse_scenarios
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 REQUIRED = ("name", "cache", "client", "latency_ms", "requests", "p50_ms", "p90_ms", "p99_ms", "max_ms",
             "throughput_rps", "errors", "upstream_calls_per_1000", "hit_ratio", "cpu_s_per_request")

@@ -13,6 +13,7 @@ def test_closed_model_counts_and_percentiles(tiny_server):
     assert d["throughput_rps"] > 0 and d["backlog_max"] is None and d["kept_up"] is None
 
 
+@pytest.mark.timing
 def test_open_model_keeps_rate_within_2_percent(tiny_server):
     # 3 s schedule: a 2% miss would be a 60 ms stall at the end of the run
     r = run_load(tiny_server + "/", requests=600, rate=200)

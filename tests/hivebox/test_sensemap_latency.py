@@ -48,6 +48,7 @@ def test_invalid_settings_are_named():
         LatencyModel().updated({"median": 3})
 
 
+@pytest.mark.timing
 def test_measured_median_within_10_percent_over_2000_requests():
     """2,000 requests, 100 concurrent keep-alive clients, against a separate server process (no shared GIL).
 
