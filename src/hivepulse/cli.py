@@ -28,14 +28,24 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _selected(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The command modules to import: only the named command when there is one (each command then pays
+    only for its own imports: ``hivepulse hivebox serve`` does not load pandas or scipy), else all of them
+    (for ``--help`` and errors)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in args if not a.startswith("-")), None)
+    return (first,) if first in COMMAND_MODULES else COMMAND_MODULES
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the command it names is imported and registered."""
     parser = argparse.ArgumentParser(
         prog="hivepulse",
         description="DORA retros and HiveBox profiling: data-driven, blameless, measured.",
     )
     parser.add_argument("--version", action="version", version=f"hivepulse {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in _selected(argv) if argv is not None else COMMAND_MODULES:
         try:
             module = importlib.import_module(f"hivepulse.commands.{name}")
         except ModuleNotFoundError as exc:  # a command not built yet
@@ -47,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
