@@ -3,6 +3,7 @@ started from a command template, against the replay server and a real Valkey."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,10 @@ def test_template_errors(tmp_path):
     with pytest.raises(InputError, match="not both"):
         TargetSpec(url="http://x", cmd="y").validate()
     dying = TargetSpec(cmd="{python} -c \"import sys; print('boom: no config'); sys.exit(3)\"")
-    with pytest.raises(ServiceError, match="exited with status 3.*boom: no config"):
+    with pytest.raises(ServiceError, match="exited with status 3.*boom: no config") as caught:
         run(RunConfig(parse_scenarios(SCENARIOS), output_dir=tmp_path, run_id="bad", target=dying,
                       hot_paths=False))
+    kept = re.search(r"full output: (\S+)", str(caught.value))
+    if kept:  # the failed start's log is kept for the user; this test cleans up after itself
+        Path(kept.group(1).rstrip(").,;")).unlink(missing_ok=True)
     assert not (tmp_path / "bad").exists() and not list(tmp_path.glob(".*partial"))

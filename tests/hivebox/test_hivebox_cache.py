@@ -57,9 +57,9 @@ def test_hit_within_ttl_makes_no_upstream_call(clean_sensemap, hivebox, backend)
     http.close()
 
 
-@pytest.mark.parametrize("name", ["valkey", "memcached"])
+@pytest.mark.parametrize("name", ["memory", "valkey", "memcached"])
 def test_expiry_costs_one_call_per_box_under_50_concurrent_requests(clean_sensemap, hivebox, request, name):
-    server = request.getfixturevalue(name)
+    server = None if name == "memory" else request.getfixturevalue(name)
     _plant(clean_sensemap)
     clean_sensemap.configure(median_ms=50.0, sigma=0.0)  # upstream slow enough for the burst to overlap
     handle = hivebox(_env(clean_sensemap, name, server, HIVEBOX_CACHE_TTL="1",

@@ -239,7 +239,7 @@ def run_load(
                 try:
                     response = client.get(url)
                     response.read()
-                    good = response.status_code < 400
+                    good = 200 <= response.status_code < 300
                     if not good:
                         _record_error(kinds, lock, f"http_{response.status_code}")
                 except httpx.HTTPError as exc:

@@ -8,7 +8,8 @@ Per scenario (reference HiveBox or a ``--target-cmd`` service; both started fres
    ``HIVEBOX_CACHE_TTL``, ``HIVEBOX_SINGLE_FLIGHT``, ``SENSEBOX_IDS``, ``OPENSENSEMAP_API_URL``,
    ``VALKEY_URL``, ``MEMCACHED_URL``);
 3. **cold**: ``cold_requests`` single ``GET /temperature``, each after emptying the cache (reference:
-   ``POST /_cache/clear``; command targets: Valkey ``FLUSHDB`` / memcached ``flush_all``), labelled cold;
+   ``POST /_cache/clear``; command targets: Valkey ``FLUSHALL`` if the harness started it, else ``FLUSHDB``
+   of the given database / memcached ``flush_all``), labelled cold; only 2xx answers count as cold samples;
 4. **warm**: the load run (closed or open model, :mod:`hivepulse.bench.load`); one unrecorded warm-up request
    per load worker first; counters are read right after the warm-up and after the run:
    replay ``/_stats`` total (upstream calls), HiveBox ``/metrics`` cache hits/misses (else Valkey ``INFO
@@ -50,7 +51,7 @@ from hivepulse.bench.machine import machine_info
 from hivepulse.bench.profilers import ProfileOutput, PySpyRecorder
 from hivepulse.bench.scenarios import Scenario
 from hivepulse.bench.stats import speedup_ci, summarize
-from hivepulse.bench.targets import RunningTarget, TargetSpec, start_command_target
+from hivepulse.bench.targets import RunningTarget, TargetSpec, check_url_target, start_command_target
 from hivepulse.errors import InputError, ServiceError
 
 RESULTS_SCHEMA = 1
@@ -161,40 +162,71 @@ def read_counters(client: httpx.Client, target_url: str, sensemap_url: str | Non
 # -- servers --------------------------------------------------------------------------------------------------
 @dataclass
 class Infra:
+    """The servers of a run. ``values``: the command-template placeholders they fill (see targets.py);
+    ``valkey_managed``: the harness started that Valkey (so it may empty every database of it)."""
+
     sensemap_url: str | None = None
     box_ids: list[str] = field(default_factory=list)
     valkey_url: str | None = None
     memcached_url: str | None = None
+    valkey_managed: bool = False
+    values: dict[str, str] = field(default_factory=dict)
 
 
-def _needs(scenarios: Sequence[Scenario], target: TargetSpec) -> tuple[bool, bool]:
+def _needs(scenarios: Sequence[Scenario], target: TargetSpec) -> tuple[bool, bool, bool]:
+    """(valkey, memcached, s3): Valkey for every command target (its cold reset and hit counters),
+    memcached / S3 for a command target only when its template or env uses their placeholders."""
     caches = {s.cache for s in scenarios}
-    valkey = "valkey" in caches or target.kind == "command"
-    memcached = "memcached" in caches and target.kind == "reference"
-    return valkey, memcached
+    used = target.used_placeholders() if target.kind == "command" else set()
+    valkey = "valkey" in caches if target.kind == "reference" else target.kind == "command"
+    memcached = ("memcached" in caches if target.kind == "reference"
+                 else any(p.startswith("memcached_") for p in used))
+    s3 = any(p.startswith("s3_") for p in used)
+    return valkey, memcached, s3
+
+
+def _valkey_values(url: str) -> dict[str, str]:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    db = parsed.path.strip("/") or "0"
+    return {"valkey_url": url, "valkey_host": parsed.hostname or "127.0.0.1",
+            "valkey_port": str(parsed.port or 6379), "valkey_db": db}
 
 
 @contextmanager
 def infrastructure(scenarios: Sequence[Scenario], target: TargetSpec) -> Iterator[Infra]:
-    """Start the replay server and the cache servers the scenarios need (none for a URL target)."""
+    """Start the replay server and the servers the scenarios need (none for a URL target)."""
     from hivepulse import services
     from hivepulse.sensemap.boxes import box_ids
 
     if target.kind == "url":
+        check_url_target(target)
         yield Infra()
         return
     boxes = max(s.boxes for s in scenarios)
     seed = scenarios[0].seed
-    need_valkey, need_memcached = _needs(scenarios, target)
+    need_valkey, need_memcached, need_s3 = _needs(scenarios, target)
     with ExitStack() as stack:
         first = scenarios[0].latency_model
         sensemap = stack.enter_context(services.start_sensemap(
             boxes=boxes, seed=seed, latency_ms=first.get("median_ms", 100.0), sigma=first.get("sigma", 0.25)))
         infra = Infra(sensemap_url=sensemap.url, box_ids=box_ids(seed, boxes))
+        infra.values["opensensemap_url"] = sensemap.url
         if need_valkey:
-            infra.valkey_url = stack.enter_context(services.start_valkey()).url
+            handle = stack.enter_context(services.start_valkey())
+            infra.valkey_url, infra.valkey_managed = handle.url, handle.managed
+            infra.values.update(_valkey_values(handle.url))
         if need_memcached:
-            infra.memcached_url = stack.enter_context(services.start_memcached()).url
+            handle = stack.enter_context(services.start_memcached())
+            infra.memcached_url = handle.url
+            infra.values.update(memcached_url=handle.url, memcached_host=handle.host,
+                                memcached_port=str(handle.port))
+        if need_s3:
+            handle = stack.enter_context(services.start_s3())
+            extra = handle.extra
+            infra.values.update(s3_url=handle.url, s3_endpoint=extra["endpoint"], s3_access_key=extra["access_key"],
+                                s3_secret_key=extra["secret_key"], s3_region=extra["region"])
         yield infra
 
 
@@ -215,14 +247,15 @@ def _hivebox_env(s: Scenario, infra: Infra) -> dict[str, str]:
 
 
 @contextmanager
-def start_target(s: Scenario, infra: Infra, spec: TargetSpec) -> Iterator[RunningTarget]:
+def start_target(s: Scenario, infra: Infra, spec: TargetSpec, save_log: Path | None = None
+                 ) -> Iterator[RunningTarget]:
+    """Start (or reach) the service for scenario ``s``; ``save_log``: where a command's output tail goes."""
     if spec.kind == "url":
         assert spec.url is not None
         yield RunningTarget(spec.url.rstrip("/"), None, "url")
     elif spec.kind == "command":
-        values = {"opensensemap_url": infra.sensemap_url or "", "valkey_url": infra.valkey_url or "",
-                  "memcached_url": infra.memcached_url or "", "sensebox_ids": ",".join(infra.box_ids[: s.boxes])}
-        with start_command_target(spec, values) as running:
+        values = {**infra.values, "sensebox_ids": ",".join(infra.box_ids[: s.boxes])}
+        with start_command_target(spec, values, save_log=save_log) as running:
             yield running
     else:
         from hivepulse import services
@@ -232,16 +265,26 @@ def start_target(s: Scenario, infra: Infra, spec: TargetSpec) -> Iterator[Runnin
 
 
 def _empty_caches(client: httpx.Client, running: RunningTarget, infra: Infra) -> bool:
-    """Empty every cache the service can use; ``False`` when nothing could be reset (black box)."""
+    """Empty every cache the service can use; ``False`` when nothing could be reset (black box).
+
+    Reference HiveBox: ``POST /_cache/clear``. Command targets: Valkey ``FLUSHALL`` when the harness started
+    that Valkey (every database is the run's), else ``FLUSHDB`` of the database in ``VALKEY_URL`` only;
+    memcached ``flush_all``.
+    """
     if running.kind == "reference":
         client.post(running.url + "/_cache/clear").raise_for_status()
         return True
+    if running.kind == "url":
+        return False
     done = False
     if infra.valkey_url:
         import valkey
 
         v = valkey.Valkey.from_url(infra.valkey_url, socket_timeout=2)
-        v.flushdb()
+        if infra.valkey_managed:
+            v.flushall()
+        else:
+            v.flushdb()
         v.close()
         done = True
     if infra.memcached_url:
@@ -254,9 +297,92 @@ def _empty_caches(client: httpx.Client, running: RunningTarget, infra: Infra) ->
     return done
 
 
+EXTERNAL_IGNORED = ("cache", "client", "ttl_s", "single_flight")
+"""Scenario fields only the reference HiveBox understands; an external target ignores them."""
+
+
+def external_scenarios(scenarios: Sequence[Scenario], kind: str) -> list[Scenario]:
+    """The scenarios an external target really runs.
+
+    Scenarios differing only in :data:`EXTERNAL_IGNORED` fields are the same run for an external target:
+    the first of each group is kept and renamed ``external-<latency>-c<C>`` (closed model) or
+    ``external-<latency>-r<R>`` (open model), with ``-2``, ``-3`` ... when two kept ones would share a name.
+    A URL target runs only the first scenario (it has no replay server, so latency profiles do not apply).
+    """
+    from dataclasses import asdict, replace
+
+    if kind == "reference":
+        return list(scenarios)
+    picked = list(scenarios[:1]) if kind == "url" else []
+    if kind != "url":
+        seen: set[tuple] = set()
+        for s in scenarios:
+            key = tuple(sorted((k, repr(v)) for k, v in asdict(s).items()
+                               if k not in EXTERNAL_IGNORED and k != "name"))
+            if key not in seen:
+                seen.add(key)
+                picked.append(s)
+    out: list[Scenario] = []
+    names: set[str] = set()
+    for s in picked:
+        load = f"c{s.concurrency}" if s.concurrency is not None else f"r{s.rate:g}"
+        base = f"external-{s.latency}-{load}" if kind == "command" else f"external-{load}"
+        name, k = base, 1
+        while name in names:
+            k += 1
+            name = f"{base}-{k}"
+        names.add(name)
+        out.append(replace(s, name=name))
+    return out
+
+
 # -- one scenario ---------------------------------------------------------------------------------------------
 def _delta(after: float | None, before: float | None) -> float | None:
     return None if after is None or before is None else after - before
+
+
+def _cold_requests(s: Scenario, client: httpx.Client, running: RunningTarget, infra: Infra,
+                   url: str) -> dict[str, Any]:
+    """``s.cold_requests`` single requests, each right after emptying the caches; labelled cold.
+
+    Returns ``values_ms`` (every request), ``ok`` (2xx), ``statuses``, ``errors``, ``upstream_calls`` (replay
+    ``/_stats`` total delta per request, when known) and ``note`` (why there are none, or why a cold number
+    may not be cold: a request that made no upstream call was answered from a cache the harness could not
+    empty, e.g. an in-process one).
+    """
+    out: dict[str, Any] = {"values_ms": [], "ok": [], "statuses": [], "errors": 0, "upstream_calls": [],
+                           "note": None}
+    if not s.cold_requests:
+        return out
+    for _ in range(s.cold_requests):
+        if not _empty_caches(client, running, infra):
+            out["note"] = "black-box target: its cache cannot be emptied, no cold requests"
+            break
+        before = _upstream_total(client, infra)
+        t0 = time.perf_counter()
+        try:
+            response = client.get(url)
+            status: int | str = response.status_code
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+        out["values_ms"].append((time.perf_counter() - t0) * 1000.0)
+        good = isinstance(status, int) and 200 <= status < 300
+        out["ok"].append(good)
+        out["statuses"].append(status)
+        out["errors"] += 0 if good else 1
+        after = _upstream_total(client, infra)
+        if before is not None and after is not None:
+            out["upstream_calls"].append(after - before)
+    if out["upstream_calls"] and 0 in out["upstream_calls"]:
+        out["note"] = ("some cold requests made no upstream call: the service answered from a cache the "
+                       "harness could not empty (in-process?); those numbers are not cold")
+    return out
+
+
+def _upstream_total(client: httpx.Client, infra: Infra) -> int | None:
+    if not infra.sensemap_url:
+        return None
+    return int(client.get(infra.sensemap_url + "/_stats").json()["total"])
 
 
 def run_scenario(
@@ -275,18 +401,11 @@ def run_scenario(
         with httpx.Client(timeout=10) as c:
             c.put(infra.sensemap_url + "/_config", json=model).raise_for_status()
     path = spec.path
-    with start_target(s, infra, spec) as running, httpx.Client(timeout=60) as client:
+    log_dir = profiles_dir.parent / "logs"
+    with start_target(s, infra, spec, save_log=log_dir / f"target-{s.name}.log") as running, \
+            httpx.Client(timeout=60) as client:
         url = running.url + path
-        cold: list[float] = []
-        cold_note = None
-        if s.cold_requests:
-            for _ in range(s.cold_requests):
-                if not _empty_caches(client, running, infra):
-                    cold_note = "black-box target: its cache cannot be emptied, no cold requests"
-                    break
-                t0 = time.perf_counter()
-                client.get(url)
-                cold.append((time.perf_counter() - t0) * 1000.0)
+        cold = _cold_requests(s, client, running, infra, url)
         recorder = None
         if record_pyspy and running.pid is not None:
             recorder = PySpyRecorder(running.pid, profiles_dir, f"pyspy-{s.name}", command=pyspy_command,
@@ -303,6 +422,10 @@ def run_scenario(
                         description=s.name)
         after = read_counters(client, running.url, infra.sensemap_url, running.pid, infra.valkey_url)
         pyspy = recorder.stop() if recorder is not None else None
+        ended = running.exit_description()
+        if ended is not None:
+            raise ServiceError(f"--target-cmd {ended} during scenario {s.name}; last output: "
+                               f"{running.output_tail() or 'none'}")
     before = box["before"]
     d = load.to_dict()
     upstream_calls = _delta(after.upstream_total, before.upstream_total)
@@ -315,7 +438,8 @@ def run_scenario(
         hits_misses = (after.valkey[0] - before.valkey[0], after.valkey[1] - before.valkey[1])
         hit_source = "valkey_info"
     hit_ratio = None
-    if hits_misses and sum(hits_misses) > 0 and s.cache != "none":
+    external = spec.kind != "reference"
+    if hits_misses and sum(hits_misses) > 0 and (external or s.cache != "none"):
         hit_ratio = hits_misses[0] / sum(hits_misses)
     cpu = _delta(after.cpu_s, before.cpu_s)
     upstream_sum = _delta(after.upstream_sum_s, before.upstream_sum_s)
@@ -328,7 +452,8 @@ def run_scenario(
     bound = None
     if s.cache != "none" and spec.kind == "reference":
         bound = 1000.0 * s.boxes * (math.ceil(load.duration_s / s.ttl_s) + 1) * k / s.requests
-    cold_summary = summarize(cold)
+    cold_ok = [v for v, good in zip(cold["values_ms"], cold["ok"], strict=True) if good]
+    cold_summary = summarize(cold_ok)
     row = {
         "name": s.name,
         "cache": s.cache if spec.kind == "reference" else "external",
@@ -340,8 +465,8 @@ def run_scenario(
         "concurrency": s.concurrency,
         "rate": s.rate,
         "boxes": s.boxes,
-        "ttl_s": s.ttl_s,
-        "single_flight": s.single_flight,
+        "ttl_s": None if external else s.ttl_s,
+        "single_flight": None if external else s.single_flight,
         "requests": s.requests,
         "p50_ms": d["p50_ms"],
         "p90_ms": d["p90_ms"],
@@ -367,7 +492,8 @@ def run_scenario(
         "cpu_s_per_request": None if cpu is None else cpu / s.requests,
         "upstream_wait_share": wait_share,
         "cold": {"label": "cold", "n": cold_summary.count, "p50_ms": cold_summary.p50,
-                 "max_ms": cold_summary.max, "values_ms": cold, "note": cold_note},
+                 "max_ms": cold_summary.max, "values_ms": cold_ok, "errors": cold["errors"],
+                 "statuses": cold["statuses"], "upstream_calls": cold["upstream_calls"], "note": cold["note"]},
         "pyspy": pyspy.to_dict() if pyspy is not None else None,
     }
     return row, lat, pyspy
@@ -432,9 +558,7 @@ def run(config: RunConfig) -> dict[str, Any]:
     shutil.rmtree(partial, ignore_errors=True)
     profiles_dir = partial / "profiles"
     profiles_dir.mkdir(parents=True)
-    scenarios = config.scenarios
-    if config.target.kind == "url":
-        scenarios = scenarios[:1]
+    scenarios = external_scenarios(config.scenarios, config.target.kind)
     record = _pick_pyspy(scenarios, config.pyspy) if config.target.kind != "url" else set()
     rows: list[dict[str, Any]] = []
     samples: dict[str, np.ndarray] = {}
@@ -471,7 +595,8 @@ def run(config: RunConfig) -> dict[str, Any]:
             "machine": machine_info(),
             "target": {"kind": config.target.kind, "url": config.target.url, "cmd": config.target.cmd,
                        "cwd": config.target.cwd, "env_keys": sorted(config.target.env),
-                       "path": config.target.path},
+                       "path": config.target.path, "ready_path": config.target.ready_path,
+                       "ready_status": config.target.ready_status, "port": config.target.port},
             "scenarios": rows,
             "profiles": profiles,
             "baseline_run": config.baseline,

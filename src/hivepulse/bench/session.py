@@ -46,6 +46,11 @@ def build_config(
     target_cmd: str | None = None,
     target_cwd: str | None = None,
     target_env: list[str] | None = None,
+    target_path: str | None = None,
+    target_ready: str | None = None,
+    target_ready_status: str | None = None,
+    target_port: int | None = None,
+    target_start_timeout: float | None = None,
     baseline: str | None = None,
     run_id: str | None = None,
     pyspy: str = "baseline",
@@ -75,8 +80,19 @@ def build_config(
         scenarios = [replace(s, requests=min(s.requests, QUICK_REQUESTS), cold_requests=min(s.cold_requests, 2))
                      for s in scenarios]
     scenarios = with_overrides(scenarios, requests=requests, concurrency=concurrency, rate=rate)
+    extra: dict[str, Any] = {}
+    if target_path:
+        extra["path"] = target_path
+    if target_ready:
+        extra["ready_path"] = target_ready
+    if target_ready_status:
+        extra["ready_status"] = target_ready_status
+    if target_port is not None:
+        extra["port"] = target_port
+    if target_start_timeout is not None:
+        extra["start_timeout_s"] = target_start_timeout
     target = TargetSpec(url=target_url or None, cmd=target_cmd or None, cwd=target_cwd or None,
-                        env=parse_env_pairs(target_env))
+                        env=parse_env_pairs(target_env), **extra)
     target.validate()
     return RunConfig(scenarios=scenarios, output_dir=Path(output_dir), run_id=run_id or None, target=target,
                      baseline=baseline or None, pyspy=pyspy, hot_paths=hot_paths, progress=progress, log=log)

@@ -1,7 +1,9 @@
 """The openSenseMap replay server: a real HTTP server (Starlette on uvicorn) for ``/boxes`` requests.
 
 Public routes (openSenseMap wire shape): ``GET /boxes/{id}``, ``GET /boxes/{id}/sensors``,
-``GET /boxes?date=...&phenomenon=...&format=json|geojson&minimal=true``.
+``GET /boxes?date=...&phenomenon=...&format=json|geojson&minimal=true`` (also ``/boxes/``; the filters
+``near``, ``maxDistance``, ``bbox``, ``exposure``, ``grouptag``, ``model`` are accepted and ignored: every
+catalogue box is listed).
 Admin routes (not counted in the statistics): ``GET /_stats``, ``POST /_stats/reset``,
 ``GET|PUT /_config`` (latency model), ``PUT|DELETE /_boxes/{id}`` (plant data or an outage),
 ``DELETE /_boxes`` (clear all planted data). Rules are in docs/sensemap.md.
@@ -400,6 +402,7 @@ def create_app(state: SensemapState) -> Starlette:
 
     routes = [
         Route("/boxes", get_boxes, methods=["GET"]),
+        Route("/boxes/", get_boxes, methods=["GET"]),  # `/boxes/?near=...` as some clients write it
         Route("/boxes/{box_id}", get_box, methods=["GET"]),
         Route("/boxes/{box_id}/sensors", get_box_sensors, methods=["GET"]),
         Route("/_stats", stats, methods=["GET"]),
