@@ -194,8 +194,10 @@ def test_sample_records_and_report(sample):
 
 def test_executed_notebook_has_png_images(sample):
     nb = nbformat.read(sample / "retro" / "2026-05-11_2026-05-25" / "retro.ipynb", as_version=4)
-    pngs = sum("image/png" in out.get("data", {}) for c in nb.cells if c.cell_type == "code" for out in c.outputs)
-    assert pngs >= 8  # 5 trends, distribution, breakdown, timeline
+    outs = [out.get("data", {}) for c in nb.cells if c.cell_type == "code" for out in c.outputs]
+    pngs = sum("image/png" in data for data in outs)
+    embedded = sum(str(data.get("text/html", "")).count('src="data:image/png;base64,') for data in outs)
+    assert pngs >= 3 and embedded >= 5  # distribution, breakdown, timeline; the 5 trends side by side
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
 
 

@@ -41,3 +41,28 @@ DEPS = pd.DataFrame({
 def test_chart_renders_png(fig):
     data = plots.png(fig())
     assert data.startswith(PNG) and len(data) > 2000
+
+
+def test_trend_labels_carry_n_and_mark_windows_outside_the_data():
+    history = [{**HISTORY[0], "covered": False, "lead_time": metric(0.0, 0.0, 0.0, "low")}, *HISTORY[1:]]
+    fig = plots.trend(history, "lead_time")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["03-01\nno data", "04-01\nn=10", "05-01\nn=10"]
+    line = ax.get_lines()[0]  # the value line: no point outside the data (NaN), the others plotted
+    ys = list(line.get_ydata())
+    assert ys[0] != ys[0] and ys[1:] == [30.0, 20.0]
+
+
+def test_lead_time_lines_are_drawn_above_the_bars():
+    ax = plots.lead_time_distribution(LEAD).axes[0]
+    bars = max(p.get_zorder() for p in ax.patches)
+    assert all(line.get_zorder() > bars for line in ax.get_lines())
+
+
+def test_empty_charts_say_why():
+    def text(fig):
+        return [t.get_text() for t in fig.axes[0].texts]
+
+    assert text(plots.stage_breakdown(LEAD.iloc[0:0])) == ["no change deployed in the iteration"]
+    assert text(plots.stage_breakdown(LEAD[["lead_time_hours"]])) == ["no pull-request times in the data"]
+    assert text(plots.lead_time_distribution(None)) == ["no change deployed in the iteration (n=0)"]

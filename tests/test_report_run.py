@@ -32,3 +32,15 @@ def test_failing_cell_named_output_kept_and_exportable(tmp_path):
 
 def test_find_notebook_prefers_the_source_tree():
     assert find_notebook("retro.ipynb").parent.name == "notebooks"
+
+
+def test_html_export_is_deterministic_despite_papermill_cell_ids(tmp_path):
+    nb = new_notebook(cells=[new_code_cell("x = 1", metadata={"tags": ["parameters"]}), new_code_cell("x")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, src)
+    pages = []
+    for i in range(2):  # two runs: papermill injects a parameters cell with a new random id each time
+        out = execute(src, tmp_path / f"run{i}.ipynb", {"x": 2}, progress=False)
+        pages.append(export_html(out, tmp_path / f"run{i}.html").read_bytes())
+    assert pages[0] == pages[1]

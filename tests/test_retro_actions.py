@@ -143,3 +143,15 @@ def test_sample_pickup_bottleneck_yields_review_time_action(tmp_path):
     assert top.action_id == "review-pickup-time" and top.title.startswith("Review time")
     assert "pickup is" in top.evidence and "(n=" in top.evidence
     assert len(result.actions) <= 3
+
+
+def test_votes_also_raise_carried_items_that_do_not_fire_again():
+    catalog = act.load_catalog()
+    cands = act.propose([pickup_signal()], catalog, metrics=METRICS, measurements=MEAS, iteration_id="old",
+                        due="d1")
+    old = act.ActionItem.from_dict({**cands[0].to_dict(), "carried_from": "old", "carry_count": 1})
+    assert old.score == 1.6  # 1.0 x 1 x 0.8 / 0.5, no votes
+    # this retro: nothing fires, the team puts 4 votes on a lead-time note: 1.6 x 1.4 = 2.24
+    chosen = act.select([], [old], max_actions=3, due="d2", votes={"lead_time": 4})
+    assert (chosen[0].votes, chosen[0].score) == (4, 2.24)
+    assert act.select([], [old], max_actions=3, due="d2", votes={"change_fail_rate": 4})[0].score == 1.6

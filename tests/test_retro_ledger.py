@@ -124,3 +124,51 @@ def test_notes(tmp_path):
     with pytest.raises(InputError) as err:
         load_notes(path)
     assert "to_improve[0].votes" in str(err.value)
+
+
+def test_not_measurable_items_stay_open_and_are_followed_up_again():
+    items = [item("c", "recovery_time", "<", 1.0, 2.0).to_dict(),
+             item("d", "lead_time", "<=", None, None).to_dict()]  # no target could be set
+    fus = led.follow_up(items, MEAS)
+    assert [(f.verdict, f.outcome) for f in fus] == [("not measurable", "still open"), ("not measurable", "closed")]
+    pending = led.still_open(items, fus)
+    assert [(p.action_id, p.carried_from, p.carry_count) for p in pending] == [("c", "2026-02-16_2026-03-02", 0)]
+    entry = led.with_entry(led.empty(), "2026-03-02_2026-03-16", since="2026-03-02", until="2026-03-16",
+                           due="2026-03-30", actions=[], followups=fus, pending=pending)
+    following = entry["iterations"]["2026-03-02_2026-03-16"]
+    assert [i["action_id"] for i in led.open_items(following)] == ["c"]
+    # the next iteration has a recovery time of 0.5 h: the pending item is met then
+    later = led.follow_up(led.open_items(following), {"recovery_time": {"value": 0.5, "n": 2}})
+    assert [(f.action_id, f.verdict, f.then) for f in later] == [("c", "met", 2.0)]
+    # without pending items the entry keeps its earlier shape (byte-identical ledgers on re-runs)
+    bare = led.with_entry(led.empty(), "x", since="a", until="b", due="c", actions=[], followups=[])
+    assert "pending" not in bare["iterations"]["x"]
+
+
+def test_outside_the_data_everything_is_not_measurable():
+    items = [item("m", "deployment_frequency", "measurable", None).to_dict(),
+             item("a", "deployment_frequency", ">=", 5.0, 3.0).to_dict()]
+    outside = {"deployment_frequency": {"value": None, "n": 0, "covered": False}}
+    assert [f.verdict for f in led.follow_up(items, outside)] == ["not measurable", "not measurable"]
+
+
+def test_carried_item_states_this_iterations_numbers():
+    items = [item("b", "lead_time", "<", 24.0, 40.0).to_dict()]
+    carried = led.carry_over(items, led.follow_up(items, MEAS))
+    assert carried[0].evidence == "not met at this retro: lead_time 40 h -> 31 h (n=28), target lead_time < 24.0"
+
+
+def test_notes_errors_name_the_line(tmp_path):
+    bad = tmp_path / "n.yaml"
+    bad.write_text("went_well:\n  - calm\nto_improv:\n  - text: typo\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"n.yaml, line 3, column 'to_improv': unknown section"):
+        load_notes(bad)
+    bad.write_text("to_improve:\n  - text: slow\n    votes: 2\n  - text: slower\n    votes: -1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 5, column 'to_improve\[1\].votes': bad votes"):
+        load_notes(bad)
+    bad.write_text("to_improve:\n  - votes: 2\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 2, column 'to_improve\[0\]': note without text"):
+        load_notes(bad)
+    bad.write_text("to_improve:\n  - text: x\n    votes: [1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line \d+: not valid YAML"):
+        load_notes(bad)

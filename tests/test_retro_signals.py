@@ -156,3 +156,76 @@ def test_relative_paths_resolve_from_notebooks_folder(tmp_path, monkeypatch):
     assert locate("retro/").resolve() == (root / "retro").resolve()
     assert locate(tmp_path / "new") == tmp_path / "new"  # absolute: unchanged
     assert locate("no-such-dir/") == Path("no-such-dir/")  # created relative to the current directory
+
+
+def test_zero_deployments_is_a_measurement_when_the_source_has_deployments():
+    # A freeze: 0 deployments in 14 days (CI 0-1.84/week, tier low), significantly fewer than 3.5/week before.
+    zero = metrics(deployment_frequency=block(0.0, 0, 0.0, 1.84, "low", "deployments/week"),
+                   lead_time=block(None, 0, None, None, None),
+                   change_fail_rate=block(None, 0, None, None, None, "fraction"),
+                   recovery_time=block(None, 0, None, None, None),
+                   comparison={**{k: comp() for k in sig.METRICS},
+                               "deployment_frequency": comp("regressed", True, 0.016, 3.5)})
+    kinds = {(s.kind, s.metric) for s in sig.detect(zero)}
+    assert kinds == {("below_tier", "deployment_frequency"), ("regression", "deployment_frequency")}
+    # the same numbers from a source that holds no deployment of the environment at all: nobody records them
+    kinds = {(s.kind, s.metric) for s in sig.detect(zero, deployments_in_source=False)}
+    assert kinds == {("missing_data", "deployment_frequency")}
+    missing = next(s for s in sig.detect(zero, deployments_in_source=False))
+    assert "anywhere in the source" in missing.evidence
+
+
+def test_lead_time_without_changes_is_missing_only_when_nothing_explains_it():
+    no_lt = {"lead_time": block(None, 0, None, None, None)}
+    deps = pd.DataFrame({"counted": [True], "rollback_of": [None], "changes": [0]})
+    assert [s.metric for s in sig.detect(metrics(**no_lt), deployments=deps) if s.kind == "missing_data"] == [
+        "lead_time"]
+    # a first deployment's changes are excluded from lead time (data-quality note), not missing
+    first = metrics(**no_lt, data_quality={"notes": [], "first_deployment_changes_excluded": 2})
+    assert not [s for s in sig.detect(first, deployments=deps) if s.kind == "missing_data"]
+    # an iteration whose only deployment is a rollback ships no change by definition
+    rollback = pd.DataFrame({"counted": [True], "rollback_of": ["d0"], "changes": [0]})
+    assert not [s for s in sig.detect(metrics(**no_lt), deployments=rollback) if s.kind == "missing_data"]
+    # no deployment at all: the deployment-frequency signal covers it
+    none = metrics(**no_lt, deployment_frequency=block(0.0, 0, 0.0, 1.84, "low", "deployments/week"))
+    assert not [s for s in sig.detect(none) if s.kind == "missing_data"]
+
+
+def test_small_samples_are_flagged_in_claims():
+    small = metrics(change_fail_rate=block(0.0, 1, 0.0, 0.793, "elite", "fraction"),
+                    lead_time=block(200.0, 3, 100.0, 300.0, "medium"))
+    out = sig.claims(small)
+    texts = {c.kind + ":" + c.metric: c.text for c in out["went_well"] + out["to_improve"]}
+    assert texts["elite:change_fail_rate"] == (
+        "Elite: change fail rate 0.0% (n=1, CI 0.0-79.3%, tier elite) (small sample, read with care)")
+    assert texts["below_tier:lead_time"].endswith("(n=3, CI 100-300 h, tier medium) (small sample, read with care)")
+    assert not texts["elite:deployment_frequency"].endswith("read with care)")  # n = 20
+
+
+def test_streak_stops_at_an_iteration_outside_the_data():
+    # deployment frequency is elite in every dict; the oldest history entry lies before the data
+    history = [{**metrics(), "covered": False}, metrics(), metrics()]
+    out = sig.claims(metrics(), history)
+    streak = next(c for c in out["went_well"] if c.kind == "streak" and c.metric == "deployment_frequency")
+    assert streak.text == "Streak: deployment frequency at high or elite for 3 iterations"
+    # recovery time has n = 1 in each: the streak is flagged
+    rec = next(c for c in out["went_well"] if c.kind == "streak" and c.metric == "recovery_time")
+    assert rec.text.endswith("for 3 iterations (small sample, read with care)")
+
+
+def test_change_text_says_why_there_is_no_test():
+    from hivepulse.retro.analysis import change_text
+
+    assert change_text({"comparison": None}, "lead_time") == "no previous iteration in the data"
+    m = metrics(comparison={"lead_time": {**comp(p=None), "previous_n": 0}})
+    assert change_text(m, "lead_time") == "no data in the previous iteration (no test)"
+    m = metrics(lead_time=block(None, 0, None, None, None),
+                comparison={"lead_time": {**comp(p=None), "previous_n": 5}})
+    assert change_text(m, "lead_time") == "no data now (no test)"
+    assert change_text(metrics(), "lead_time") == "no significant change (p=0.500)"
+
+
+def test_small_sample_threshold_is_the_engines():
+    from hivepulse.metrics.dora import SMALL_SAMPLE
+
+    assert sig.SMALL_SAMPLE == SMALL_SAMPLE  # a copy, so the CLI's input checks need not load the engine

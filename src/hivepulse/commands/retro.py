@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from hivepulse.errors import InputError
-from hivepulse.retro.record import iteration_id, resolve_window
+from hivepulse.retro.record import iteration_id, parse_day, resolve_window
 
 PARAMETERS: dict[str, type] = {
     "source": str,
@@ -103,18 +103,38 @@ def read_parameters_file(path: str) -> dict[str, Any]:
         raise InputError("not valid YAML", file=path, line=mark.line + 1 if mark else None) from None
     if not isinstance(data, dict):
         raise InputError("bad parameters file", file=path, expected="a YAML mapping of parameter: value")
+    lines = _key_lines(p.read_text(encoding="utf-8"))
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = str(key).replace("-", "_")
+        line = lines.get(str(key))
         if name not in PARAMETERS:
-            raise InputError("unknown parameter", file=path, column=str(key), expected=", ".join(PARAMETERS))
+            raise InputError("unknown parameter", file=path, line=line, column=str(key),
+                             expected=", ".join(PARAMETERS))
         kind = PARAMETERS[name]
         if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InputError("bad value", file=path, column=name, value=value, expected="an integer")
+            raise InputError("bad value", file=path, line=line, column=name, value=value, expected="an integer")
         if kind is str:
             value = "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
+        if name in ("since", "until") and value:
+            try:
+                parse_day(value, name)
+            except InputError as err:
+                raise InputError(err.reason, file=path, line=line, column=name, value=value,
+                                 expected=err.expected) from None
         out[name] = value
     return out
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """1-based line of each top-level key of a YAML mapping (empty when it does not compose)."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    return {str(k.value): k.start_mark.line + 1 for k, _ in root.value}
 
 
 def merge_parameters(defaults: dict[str, Any], file_params: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +167,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("source path not found", file=params["path"],
                          expected="an events directory or a git clone")
     from datetime import date
+
+    from hivepulse.retro.params import RetroParams, preflight
+
+    known = set(RetroParams.__dataclass_fields__)
+    preflight(RetroParams(**{k: v for k, v in params.items() if k in known}))  # exit 2 before any kernel
 
     ident = iteration_id(date.fromisoformat(params["since"]), date.fromisoformat(params["until"]))
     out_dir = Path(params["output_dir"])

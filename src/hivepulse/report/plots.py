@@ -60,16 +60,24 @@ def _empty(ax: Any, text: str = "no data") -> None:
 
 def trend(history: Sequence[Mapping[str, Any]], metric: str, *, tier_edition: str = "2024") -> Figure:
     """One metric over consecutive iterations (metrics dicts, oldest first): value with its 95% CI as an
-    error bar; the last point (this iteration) is filled. A dashed line marks the elite cut-off."""
-    fig = new_figure(3.4, 2.4)
+    error bar; the last point (this iteration) is filled. A dashed line marks the elite cut-off.
+
+    Each x label is the iteration's end date with its ``n`` below it. An entry with ``"covered": False``
+    (outside the data, see :class:`hivepulse.retro.analysis.Coverage`) is plotted as no point and labelled
+    ``no data``: a zero there would be an artefact of the data's start, not a measurement.
+    """
+    fig = new_figure(3.4, 2.5)
     ax = fig.add_subplot()
     scale = 100.0 if metric in PERCENT else 1.0
     labels, values, lows, highs = [], [], [], []
     for entry in history:
         block = entry.get(metric) or {}
         until = str((entry.get("window") or {}).get("until", ""))[:10]
-        labels.append(until[5:] if until else str(len(labels) + 1))
-        v = number(block.get("value"))
+        day = until[5:] if until else str(len(labels) + 1)
+        covered = entry.get("covered", True) is not False
+        v = number(block.get("value")) if covered else None
+        n = block.get("n")
+        labels.append(f"{day}\n{'no data' if not covered else f'n={int(n)}' if n is not None else 'n=?'}")
         values.append(np.nan if v is None else v * scale)
         lo, hi = number(block.get("ci_low")), number(block.get("ci_high"))
         lows.append(np.nan if lo is None or v is None else max(v - lo, 0) * scale)
@@ -86,10 +94,10 @@ def trend(history: Sequence[Mapping[str, Any]], metric: str, *, tier_edition: st
     if cut is not None:
         ax.axhline(cut[1] * scale, ls="--", lw=0.8, color=COLORS["recovery"], label="elite cut-off")
         ax.legend(fontsize=7, loc="best", frameon=False)
-    ax.set_xticks(x, labels, fontsize=7)
-    ax.set_xlabel("iteration ending", fontsize=8)
+    ax.set_xticks(x, labels, fontsize=6)
+    ax.set_xlabel("iteration ending (n per iteration)", fontsize=8)
     ax.set_ylabel(AXIS_UNIT.get(metric, ""), fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=6)
     ax.set_ylim(bottom=0)
     return fig
 
@@ -105,15 +113,15 @@ def lead_time_distribution(lead_times: pd.DataFrame | None) -> Figure:
         else np.array([])
     )
     if hours.size == 0:
-        _empty(ax)
+        _empty(ax, "no change deployed in the iteration (n=0)")
         return fig
     low = max(hours.min(), 0.05)
     bins = np.geomspace(low, max(hours.max(), low * 1.01), 20)
     ax.hist(np.clip(hours, low, None), bins=bins, color=COLORS["ok"], alpha=0.8)
     ax.set_xscale("log")
     med, p90 = float(np.median(hours)), float(np.percentile(hours, 90))
-    ax.axvline(med, color="black", lw=1.2, label=f"median {med:.1f} h")
-    ax.axvline(p90, color=COLORS["hotfix"], lw=1, ls="--", label=f"p90 {p90:.1f} h")
+    ax.axvline(med, color="black", lw=1.4, label=f"median {med:.1f} h", zorder=4)
+    ax.axvline(p90, color=COLORS["fail"], lw=1.4, ls="--", label=f"p90 {p90:.1f} h", zorder=4)
     ax.set_xlabel(f"hours from commit to production (log scale), n={hours.size}", fontsize=8)
     ax.set_ylabel("changes", fontsize=8)
     ax.legend(fontsize=8, frameon=False)
@@ -129,7 +137,8 @@ def stage_breakdown(lead_times: pd.DataFrame | None) -> Figure:
     summary = stage_summary(lead_times)
     ax.set_title("Lead-time breakdown (pull-request changes)", fontsize=10)
     if not summary:
-        _empty(ax, "no pull-request times in the data")
+        no_changes = lead_times is None or len(lead_times) == 0
+        _empty(ax, "no change deployed in the iteration" if no_changes else "no pull-request times in the data")
         return fig
     n = int(summary[STAGES[0]]["n"])
     y = np.arange(len(STAGES))[::-1]
@@ -167,7 +176,7 @@ def deployment_timeline(
         ("ok", ok, "o", "success"),
         ("hotfix", hotfix & ~failed, "^", "hotfix (unplanned)"),
         ("rollback", rollback & ~failed, "s", "rollback"),
-        ("fail", failed, "X", "failure"),
+        ("fail", failed, "X", "failed (caused a failure)"),
     ]
     for key, mask, marker, label in series:
         if mask.any():
@@ -180,7 +189,8 @@ def deployment_timeline(
                 ax.plot([start, end], [rows["fail"] - 0.25] * 2, color=COLORS["recovery"], lw=3, zorder=2)
         if (failed & rec.notna()).any():
             ax.plot([], [], color=COLORS["recovery"], lw=3, label="failure to recovery")
-    ax.set_yticks(list(rows.values()), ["success", "hotfix", "rollback", "failure"], fontsize=8)
+    ax.set_yticks(list(rows.values()), ["success", "hotfix", "rollback", "failed"], fontsize=8)
+    ax.set_xlabel(f"finish time (UTC), n={len(d)} deployments", fontsize=8)
     ax.set_ylim(-0.7, 3.7)
     if since is not None and until is not None:
         ax.set_xlim(pd.Timestamp(since).tz_localize(None) if pd.Timestamp(since).tzinfo else pd.Timestamp(since),

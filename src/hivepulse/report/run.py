@@ -131,12 +131,18 @@ _OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 
 def export_html(executed: str | Path, html_path: str | Path) -> Path:
     """Export an executed notebook to HTML without code cells or prompts (nbconvert ``--no-input``), images
-    embedded as data URIs, no external scripts; written atomically. Returns ``html_path``."""
+    embedded as data URIs, no external scripts; written atomically. Returns ``html_path``.
+
+    Deterministic: the same executed content gives the same bytes (papermill's random id of the injected
+    parameters cell is replaced by ``injected-parameters``)."""
     import jinja2
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(executed), as_version=4)
+    for cell in nb.cells:  # papermill gives its injected cell a random id: make the report deterministic
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
     exporter = HTMLExporter(
         exclude_input=True,
         exclude_input_prompt=True,

@@ -8,16 +8,18 @@ cells and the exported HTML shows tables and images without code. The ``*_html``
 
 from __future__ import annotations
 
+import base64
 import html
 from typing import Any
 
 from IPython.display import HTML, Image, Markdown
 
 from hivepulse.report import plots
-from hivepulse.retro.analysis import RetroParams, RetroResult, analyze, change_text
+from hivepulse.retro.analysis import OUTSIDE_TEXT, RetroParams, RetroResult, analyze, change_text
 from hivepulse.retro.signals import (
     METRIC_LABEL,
     METRICS,
+    SMALL_SAMPLE,
     comparison_block,
     count,
     fmt_ci,
@@ -31,7 +33,8 @@ CARD_CLASS = "hp-card"
 
 _STYLE = """<style>
 .hp-cards{display:flex;flex-wrap:wrap;gap:10px;margin:6px 0 12px}
-.hp-card{border:1px solid #cbd5e0;border-radius:8px;padding:8px 12px;min-width:170px;font-family:sans-serif}
+.hp-card{border:1px solid #cbd5e0;border-radius:8px;padding:8px 12px;flex:1 1 170px;max-width:250px;
+font-family:sans-serif}
 .hp-card .hp-name{font-size:12px;color:#4a5568}
 .hp-card .hp-value{font-size:24px;font-weight:600}
 .hp-card .hp-meta{font-size:11px;color:#4a5568}
@@ -58,20 +61,22 @@ def _e(text: Any) -> str:
 def headline_html(result: RetroResult) -> str:
     """Headline cards: per metric value, n, 95% CI, tier and the change vs the previous iteration."""
     cards = []
+    outside = not result.is_covered
     for m in METRICS:
-        block = metric_block(result.metrics, m)
+        block = {} if outside else metric_block(result.metrics, m)
         comp = comparison_block(result.metrics, m)
         tier = block.get("tier")
-        change = change_text(result.metrics, m)
+        change = OUTSIDE_TEXT if outside else change_text(result.metrics, m)
         sig = bool(comp.get("significant")) and comp.get("direction") in ("improved", "regressed")
         prev = number(comp.get("previous_value"))
         prev_txt = f"previous {fmt_value(m, prev)}; " if prev is not None else ""
         cards.append(
             f'<div class="{CARD_CLASS} hp-tier-{_e(tier or "none")}" data-metric="{m}">'
             f'<div class="hp-name">{_e(METRIC_LABEL[m])}</div>'
-            f'<div class="hp-value">{_e(fmt_value(m, number(block.get("value"))))}</div>'
-            f'<div class="hp-meta">n={count(block.get("n"))}, 95% {_e(fmt_ci(m, block))}</div>'
-            f'<div class="hp-meta">tier: {_e(tier or "not tiered")}</div>'
+            f'<div class="hp-value">{"no data" if outside else _e(fmt_value(m, number(block.get("value"))))}</div>'
+            f'<div class="hp-meta">n={count(block.get("n"))}'
+            f'{" (small sample)" if count(block.get("n")) < SMALL_SAMPLE else ""}, 95% {_e(fmt_ci(m, block))}</div>'
+            f'<div class="hp-meta">tier: {_e(tier or ("-" if outside else "not tiered"))}</div>'
             f'<div class="hp-meta{" hp-sig" if sig else ""}">{_e(prev_txt)}{_e(change)}'
             f'{" (significant)" if sig else ""}</div>'
             "</div>"
@@ -96,10 +101,26 @@ def image(fig: Any) -> Image:
     return Image(data=plots.png(fig), format="png")
 
 
-def trends(result: RetroResult) -> list[Image]:
-    """One small chart per metric over the shown iterations (with CIs)."""
-    history = [*result.history, result.metrics]
-    return [image(plots.trend(history, m, tier_edition=str(result.params.tier_edition))) for m in METRICS]
+def trend_pngs(result: RetroResult) -> list[bytes]:
+    """One small chart per metric over the shown iterations (with CIs and n), as PNG bytes."""
+    covered = result.covered[-1] if result.covered else True
+    history = [*result.history, {**result.metrics, "covered": covered}]
+    return [plots.png(plots.trend(history, m, tier_edition=str(result.params.tier_edition))) for m in METRICS]
+
+
+def trends_html(result: RetroResult) -> str:
+    """The five trend charts side by side (wrapping), each an ``<img>`` with the PNG embedded."""
+    imgs = "".join(
+        f'<img class="hp-trend" data-metric="{m}" alt="{_e(METRIC_LABEL[m])} trend" '
+        f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">'
+        for m, data in zip(METRICS, trend_pngs(result), strict=True)
+    )
+    return f'<div class="hp-trends" style="display:flex;flex-wrap:wrap;gap:8px">{imgs}</div>'
+
+
+def trends(result: RetroResult) -> HTML:
+    """One small chart per metric over the shown iterations (with CIs and n), laid out side by side."""
+    return HTML(trends_html(result))
 
 
 def lead_time(result: RetroResult) -> list[Image]:
@@ -117,11 +138,9 @@ def timeline(result: RetroResult) -> Image:
 
 
 def data_quality(result: RetroResult) -> Markdown:
+    """The data-quality notes (source, engine, retro); the engine's note already names the small samples."""
     notes = result.data_quality_notes()
-    small = (result.metrics.get("data_quality") or {}).get("small_samples") or []
     lines = [f"- {n}" for n in notes] or ["- No data-quality note."]
-    if small:
-        lines.append(f"- Small samples (read with care): {', '.join(small)}.")
     return Markdown("\n".join(lines))
 
 
@@ -141,7 +160,8 @@ def went_well(result: RetroResult) -> HTML:
 
 def notes_html(result: RetroResult) -> str:
     if not result.notes.items:
-        return "<p>No team notes for this iteration (add <code>notes/&lt;iteration&gt;.yaml</code>).</p>"
+        return (f"<p>No team notes for this iteration (add <code>notes/{_e(result.iteration)}.yaml</code> in the "
+                "retro workspace; format in docs/retro.md).</p>")
     parts = []
     for key, title in (("went_well", "Went well"), ("to_improve", "To improve")):
         rows = "".join(
@@ -166,13 +186,19 @@ def followup_html(result: RetroResult) -> str:
         f'<tr class="hp-verdict" data-verdict="{_e(f.verdict)}"><td>{_e(f.title)}</td><td>{_e(f.watch)}</td>'
         f"<td>{_e(fmt_value(f.watch, f.then))}</td><td>{_e(fmt_value(f.watch, f.now))} (n={f.n_now})</td>"
         f"<td>{_e(f.target_text)}</td><td><b>{_e(f.verdict)}</b></td>"
-        f"<td>{'carried over' if f.verdict == 'not met' else ''}</td></tr>"
+        f"<td>{_e(f.outcome)}</td></tr>"
         for f in result.followups
     )
+    pending = [a for a in result.pending if a.id in {f.id for f in result.followups if f.verdict == "not met"}]
+    tail = (
+        f"<p>{len(pending)} unmet item(s) did not fit in the {result.params.max_actions} action item(s) of this "
+        "retro; they stay open and are followed up at the next retro.</p>" if pending else ""
+    )
     return (
-        f"<p>Items of retro {_e(result.previous_iteration)}.</p>"
+        f"<p>Items of retro {_e(result.previous_iteration)} (and items still open from earlier retros). "
+        "<i>then</i> is the value when the item was set, <i>now</i> this iteration's.</p>"
         '<table class="hp-table"><tr><th>item</th><th>watch</th><th>then</th><th>now</th><th>target</th>'
-        f"<th>verdict</th><th></th></tr>{rows}</table>"
+        f"<th>verdict</th><th>outcome</th></tr>{rows}</table>{tail}"
     )
 
 
@@ -192,7 +218,8 @@ def actions_html(result: RetroResult) -> str:
         f"{a.confidence:g} / E {a.effort:g}{f' x (1+0.1x{a.votes} votes)' if a.votes else ''}</small></td></tr>"
         for a in result.actions
     )
-    more = len(result.candidates) - len([a for a in result.actions if not a.carried_from])
+    chosen = {a.action_id for a in result.actions}
+    more = len([c for c in result.candidates if c.action_id not in chosen])
     tail = f"<p>{more} more candidate(s) ranked lower (see actions.json).</p>" if more > 0 else ""
     return (
         '<table class="hp-table"><tr><th>#</th><th>action</th><th>evidence</th><th>target</th><th>due</th>'

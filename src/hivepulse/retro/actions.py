@@ -352,17 +352,24 @@ def select(
     *,
     max_actions: int = 3,
     due: str | None = None,
+    votes: Mapping[str, int] | None = None,
 ) -> list[ActionItem]:
     """The ranked action list: carried-over items first, then new candidates, at most ``max_actions``.
 
     A carried item whose entry fires again takes the fresh evidence and score but keeps its id, its target
-    and its origin; a new candidate with the same ``action_id`` as a carried item is not repeated.
+    and its origin; a new candidate with the same ``action_id`` as a carried item is not repeated. A carried
+    item whose entry does not fire again keeps its RICE terms, re-scored with this retro's ``votes`` on its
+    metric (the team's votes count for every action on that metric).
     """
     fresh = {c.action_id: c for c in candidates}
     kept: list[ActionItem] = []
     for item in carried:
         now = fresh.get(item.action_id)
         update: dict[str, Any] = {"due": due or item.due}
+        if now is None and votes is not None:
+            n_votes = int(votes.get(item.metric, 0))
+            update.update(votes=n_votes,
+                          score=rice(item.reach, item.impact, item.confidence, item.effort, n_votes))
         if now is not None:
             update.update(
                 evidence=now.evidence,

@@ -15,13 +15,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from hivepulse.errors import InputError
 from hivepulse.metrics.dora import DoraReport, MetricsConfig, compare, iterations
 from hivepulse.model import EventSet
 from hivepulse.paths import locate, locate_output
 from hivepulse.retro import actions as act
 from hivepulse.retro import ledger as led
-from hivepulse.retro.notes import Notes, load_notes, notes_path
+from hivepulse.retro.notes import Notes, load_notes
+from hivepulse.retro.params import RetroParams, _notes_file, preflight
 from hivepulse.retro.record import (
     iteration_id,
     next_retro,
@@ -35,47 +38,17 @@ from hivepulse.retro.signals import (
     Signal,
     claims,
     comparison_block,
+    count,
     detect,
     evidence_line,
     measurements,
     metric_block,
 )
 
-SOURCES = ("events", "git")
 RETRO_SCHEMA = "hivepulse.retro/1"
 KEEP_ON_REWRITE = ("retro.html", "retro.ipynb")
+OUTSIDE_TEXT = "not measured: the iteration lies outside the data"
 """Files of a record directory that a rewrite of the records keeps (written by ``hivepulse retro``)."""
-
-
-@dataclass(frozen=True)
-class RetroParams:
-    """The notebook's parameters (the documented contract of ``docs/retro.md``); no secrets here."""
-
-    source: str = "events"
-    path: str = "data/sample"
-    since: str = "2026-05-11"
-    until: str = "2026-05-25"
-    iteration_days: int = 14
-    previous_iterations: int = 5
-    environment: str = "production"
-    tz: str = "UTC"
-    tier_edition: str = "2024"
-    notes: str = ""
-    output_dir: str = "retro/"
-    max_actions: int = 3
-    findings: str = "profiling/results"
-
-    def validate(self) -> None:
-        """Raise :class:`InputError` (exit 2) for a bad parameter value."""
-        if self.source not in SOURCES:
-            raise InputError("unknown source", column="source", value=self.source, expected=" or ".join(SOURCES))
-        if not str(self.path).strip():
-            raise InputError("empty path", column="path", expected="an events directory or a git clone")
-        for name in ("previous_iterations", "max_actions", "iteration_days"):
-            value = getattr(self, name)
-            low = 1 if name == "iteration_days" else 0
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise InputError(f"bad {name}", column=name, value=value, expected=f"an integer >= {low}")
 
 
 def load_source(params: RetroParams) -> EventSet:
@@ -110,6 +83,61 @@ def load_findings(root: str | Path) -> list[dict[str, Any]]:
     return []
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """The span of the source's data for one environment (UTC timestamps, ``None`` when unknown).
+
+    ``first_deployment``: the environment's first deployment (any status); before it, deployments are not
+    observed, so a zero deployment frequency there is no measurement. ``last_event``: the latest timestamp
+    of any event (deployment, change, incident); after it the data may simply end.
+    """
+
+    first_deployment: pd.Timestamp | None
+    last_event: pd.Timestamp | None
+
+    def covers(self, since: pd.Timestamp, until: pd.Timestamp) -> bool:
+        """Whether ``[since, until)`` holds measurements: it ends after the first deployment and starts at or
+        before the last event. Always True when the source has no deployment at all (then the metrics show
+        the missing data)."""
+        if self.first_deployment is None:
+            return True
+        last = self.last_event if self.last_event is not None else self.first_deployment
+        return bool(until > self.first_deployment and since <= last)
+
+
+def coverage(events: EventSet, environment: str) -> Coverage:
+    """The :class:`Coverage` of ``events`` for ``environment``."""
+    deps = events.deployments
+    env = deps[deps["environment"].astype(object) == environment] if len(deps) else deps
+    first = pd.to_datetime(env["finished_at"], utc=True).min() if len(env) else None
+    stamps = []
+    for table, cols in (
+        (events.deployments, ("finished_at", "started_at")),
+        (events.changes, ("committed_at", "authored_at", "pr_opened_at", "first_review_at", "merged_at")),
+        (events.incidents, ("opened_at", "resolved_at")),
+    ):
+        for col in cols:
+            if col in table.columns and len(table):
+                latest = pd.to_datetime(table[col], utc=True, errors="coerce").max()
+                if pd.notna(latest):
+                    stamps.append(latest)
+    return Coverage(
+        first_deployment=first if first is not None and pd.notna(first) else None,
+        last_event=max(stamps) if stamps else None,
+    )
+
+
+def check_environment(events: EventSet, environment: str, where: str) -> None:
+    """An environment with no deployment while the source has deployments of others is a typo: InputError."""
+    deps = events.deployments
+    if not len(deps):
+        return
+    present = sorted({str(e) for e in deps["environment"].dropna().astype(str)})
+    if environment not in present:
+        raise InputError("no deployment of this environment in the source", file=where, column="environment",
+                         value=environment, expected=" or ".join(present))
+
+
 @dataclass
 class RetroResult:
     """Everything one retro shows and records. Dates are ISO strings; reports oldest first."""
@@ -132,6 +160,16 @@ class RetroResult:
     notes: Notes
     previous_iteration: str | None = None
     findings: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[act.ActionItem] = field(default_factory=list)
+    """Earlier items still open (not measurable now, or carried over but cut by ``max_actions``)."""
+    coverage_notes: list[str] = field(default_factory=list)
+    covered: list[bool] = field(default_factory=list)
+    """Per shown report (oldest first): whether the window holds measurements (see :class:`Coverage`)."""
+
+    @property
+    def is_covered(self) -> bool:
+        """Whether this iteration lies inside the data (see :class:`Coverage`)."""
+        return self.covered[-1] if self.covered else True
 
     @property
     def current(self) -> DoraReport:
@@ -166,12 +204,14 @@ class RetroResult:
             },
             "metrics": self.metrics,
             "history": [
-                {"window": h["window"], **{m: h[m] for m in METRICS}} for h in self.history
+                {"window": h["window"], "covered": h.get("covered", True), **{m: h[m] for m in METRICS}}
+                for h in self.history
             ],
             "measurements": self.measurements,
             "signals": [s.to_dict() for s in self.signals],
             "claims": {k: [c.to_dict() for c in v] for k, v in self.claims.items()},
             "followups": [f.to_dict() for f in self.followups],
+            "pending": [a.to_dict() for a in self.pending],
             "previous_iteration": self.previous_iteration,
             "notes": [n.to_dict() for n in self.notes.items],
             "data_quality_notes": self.data_quality_notes(),
@@ -187,7 +227,7 @@ class RetroResult:
 
     def data_quality_notes(self) -> list[str]:
         """Source notes, the engine's data-quality notes and the retro's own (no stage data, etc.)."""
-        out: list[str] = []
+        out: list[str] = list(self.coverage_notes)
         for note in list(self.events.notes) + list((self.metrics.get("data_quality") or {}).get("notes") or []):
             if note not in out:
                 out.append(note)
@@ -201,7 +241,7 @@ class RetroResult:
             elif with_pr < len(lt):
                 out.append(f"Stage breakdown from {with_pr} of {len(lt)} changes (the others have no complete "
                            "pull-request times).")
-        if not self.metrics.get("comparison"):
+        if not self.metrics.get("comparison") and not any("no change is claimed" in n for n in out):
             out.append("No previous iteration to compare with: no change is claimed.")
         return out
 
@@ -221,6 +261,9 @@ class RetroResult:
         from hivepulse.retro.signals import count, fmt_ci, fmt_value, number
 
         for m in METRICS:
+            if not self.is_covered:
+                lines.append(f"| {METRIC_LABEL[m]} | no data | 0 | - | - | {OUTSIDE_TEXT} |")
+                continue
             b = metric_block(self.metrics, m)
             lines.append(
                 f"| {METRIC_LABEL[m]} | {fmt_value(m, number(b.get('value')))} | {count(b.get('n'))} | "
@@ -232,7 +275,7 @@ class RetroResult:
         lines += [f"- {c.text}" for c in self.claims["to_improve"]] or ["- Nothing significant to claim."]
         lines += ["", "## Follow-up of previous action items", ""]
         if self.followups:
-            lines += [f"- **{f.verdict}**: {f.title} ({f.summary})" for f in self.followups]
+            lines += [f"- **{f.verdict}** ({f.outcome}): {f.title} ({f.summary})" for f in self.followups]
         else:
             lines.append("- No open action items from a previous retro.")
         lines += ["", "## Action items", ""]
@@ -280,6 +323,7 @@ class RetroResult:
             due=self.due,
             actions=self.actions,
             followups=self.followups,
+            pending=self.pending,
         )
         led.dumps(updated)  # fail before writing anything if the entry cannot be serialised
         out = write_record_dir(self.record_dir, files, keep=KEEP_ON_REWRITE)
@@ -288,12 +332,19 @@ class RetroResult:
 
 
 def change_text(metrics: dict[str, Any], metric: str) -> str:
-    """``improved (p=0.004)``, ``regressed (p=...)`` or ``no significant change (p=0.43)``."""
+    """``improved (p=0.004)``, ``regressed (p=...)``, ``no significant change (p=0.43)``, or why there is no
+    test: ``no previous iteration in the data`` / ``no data now or in the previous iteration (no test)``."""
     comp = comparison_block(metrics, metric)
     if not comp:
-        return "no previous"
+        return "no previous iteration in the data"
     p = comp.get("p_value")
-    p_txt = f"p={p:.3f}" if isinstance(p, int | float) else "no test"
+    if not isinstance(p, int | float):
+        prev_n = comp.get("previous_n")
+        side = "in the previous iteration" if prev_n == 0 else "now"
+        if prev_n == 0 and count(metric_block(metrics, metric).get("n")) == 0:
+            side = "now or in the previous iteration"
+        return f"no data {side} (no test)"
+    p_txt = f"p={p:.3f}"
     if comp.get("significant") and comp.get("direction") in ("improved", "regressed"):
         return f"{comp['direction']} ({p_txt})"
     return f"no significant change ({p_txt})"
@@ -309,6 +360,11 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
     Relative ``path``, ``output_dir``, ``notes`` and ``findings`` resolve from the current directory or, when
     absent there, from its parents (:func:`hivepulse.paths.locate`), so the notebook runs unchanged when
     JupyterLab starts its kernel in ``notebooks/``.
+
+    Windows outside the data (before the environment's first deployment, or after the last event of the
+    source; :class:`Coverage`) are not measurements: they are shown as "no data" in the trends, end streaks,
+    are never compared with (no change is claimed against them), and a retro of such a window claims
+    nothing and proposes no action (its follow-ups are *not measurable*).
     """
     params.validate()
     params = dataclasses.replace(
@@ -323,16 +379,28 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
     due = next_retro(since, until).isoformat()
     days = (until - since).days
     config = MetricsConfig(environment=params.environment, tz=params.tz, tier_edition=str(params.tier_edition))
+    workspace = Path(params.output_dir)
+    note_file = _notes_file(params, workspace, ident)
+    notes = load_notes(note_file)
+    catalog = act.load_catalog(workspace / "actions.yaml")
+    ledger = led.load(workspace / "ledger.json")
     if events is None:
         events = load_source(params)
+    check_environment(events, params.environment, params.path)
+    span = coverage(events, params.environment)
     reports = iterations(events, until=until.isoformat(), days=days, count=max(1, params.previous_iterations) + 1,
                          config=config)
+    covered = [span.covers(r.window.since, r.window.until) for r in reports]
     current, previous = reports[-1], reports[-2]
-    current.comparison = compare(current, previous)
-    shown = reports[-(params.previous_iterations + 1):]
+    cov_notes = _coverage_notes(span, current, covered[-1], covered[-2], params.environment)
+    current.comparison = compare(current, previous) if covered[-1] and covered[-2] else None
+    n_shown = params.previous_iterations + 1
+    shown, shown_covered = reports[-n_shown:], covered[-n_shown:]
     metrics = current.to_dict()
-    history = [r.to_dict() for r in shown[:-1]]
+    history = [{**r.to_dict(), "covered": c} for r, c in zip(shown[:-1], shown_covered[:-1], strict=True)]
     meas = measurements(metrics, current.lead_times, current.deployments, current.recoveries)
+    if not covered[-1]:
+        meas = {name: {"value": None, "n": 0, "covered": False} for name in meas}
     prev_meas = measurements(previous.to_dict(), previous.lead_times, previous.deployments, previous.recoveries)
     findings = load_findings(params.findings)
     signals = detect(
@@ -342,25 +410,17 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
         recoveries=current.recoveries,
         findings=findings,
         tier_edition=str(params.tier_edition),
-    )
-    workspace = Path(params.output_dir)
-    if params.notes and Path(params.notes).is_dir():
-        note_file: Path | None = notes_path(params.notes, ident)
-    elif params.notes:
-        note_file = Path(params.notes)
-        if not note_file.is_file():
-            raise InputError("notes file not found", file=str(note_file), expected="a YAML notes file")
-    else:
-        note_file = notes_path(workspace / "notes", ident)
-    notes = load_notes(note_file)
-    catalog = act.load_catalog(workspace / "actions.yaml")
-    ledger = led.load(workspace / "ledger.json")
+        deployments_in_source=span.first_deployment is not None,
+    ) if covered[-1] else []
     prev_entry = led.previous(ledger, since.isoformat())
     followups: list[led.FollowUp] = []
     carried: list[act.ActionItem] = []
+    pending: list[act.ActionItem] = []
     if prev_entry is not None:
-        followups = led.follow_up(prev_entry[1].get("actions", []), meas)
-        carried = led.carry_over(prev_entry[1].get("actions", []), followups)
+        open_items = led.open_items(prev_entry[1])
+        followups = led.follow_up(open_items, meas)
+        carried = led.carry_over(open_items, followups)
+        pending = led.still_open(open_items, followups)
     candidates = act.propose(
         signals,
         catalog,
@@ -372,7 +432,11 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
         due=due,
         tier_edition=str(params.tier_edition),
     )
-    chosen = act.select(candidates, carried, max_actions=params.max_actions, due=due)
+    chosen = act.select(candidates, carried, max_actions=params.max_actions, due=due,
+                        votes=notes.votes_by_metric())
+    chosen_ids = {a.id for a in chosen}
+    pending += [replace_rank(c) for c in carried if c.id not in chosen_ids]  # carried but cut: still open
+    keep = len(shown) >= 2
     return RetroResult(
         params=params,
         iteration=ident,
@@ -380,19 +444,76 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
         until=until,
         due=due,
         events=events,
-        reports=shown if len(shown) >= 2 else reports,
+        reports=shown if keep else reports,
         metrics=metrics,
         history=history,
         measurements=meas,
         signals=signals,
-        claims=claims(metrics, history),
+        claims=claims(metrics, history) if covered[-1] else {"went_well": [], "to_improve": []},
         followups=followups,
         candidates=candidates,
         actions=chosen,
         notes=notes,
         previous_iteration=prev_entry[0] if prev_entry else None,
         findings=findings,
+        pending=pending,
+        coverage_notes=cov_notes,
+        covered=shown_covered if keep else covered,
     )
 
 
-__all__ = ["RetroParams", "RetroResult", "analyze", "evidence_line", "load_findings", "load_source"]
+def replace_rank(item: act.ActionItem) -> act.ActionItem:
+    return dataclasses.replace(item, rank=0)
+
+
+def _day(ts: pd.Timestamp | None) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M UTC") if ts is not None else "unknown"
+
+
+def _coverage_notes(span: Coverage, current: DoraReport, cur_covered: bool, prev_covered: bool,
+                    environment: str) -> list[str]:
+    """Honest data-quality notes about where the data starts and ends relative to this iteration."""
+    out: list[str] = []
+    since, until = current.window.since, current.window.until
+    first, last = span.first_deployment, span.last_event
+    if first is None:
+        return out
+    if not cur_covered:
+        where = (f"it ends before the first {environment} deployment in the data, {_day(first)}" if until <= first
+                 else f"it starts after the last event in the data, {_day(last)}")
+        out.append(
+            f"Not enough data: this iteration lies outside the data ({where}). Nothing is measured, no change "
+            "is claimed, no action is proposed and earlier action items are not measurable."
+        )
+        return out
+    if since < first:
+        out.append(
+            f"The data starts inside this iteration: the first {environment} deployment in the data is at "
+            f"{_day(first)}; deployments before it, if any, are not in the data, so deployment frequency may "
+            "be underestimated."
+        )
+    if not prev_covered:
+        out.append(
+            f"The previous iteration lies before the first {environment} deployment in the data "
+            f"({_day(first)}): no comparison, no change is claimed."
+        )
+    if int(current.deployment_frequency.get("n") or 0) == 0:
+        out.append(
+            f"No {environment} deployment in this iteration, while the data has deployments before or after "
+            "it: deployment frequency is 0/week (a measurement, not missing data)."
+        )
+    return out
+
+
+__all__ = [
+    "Coverage",
+    "RetroParams",
+    "RetroResult",
+    "analyze",
+    "check_environment",
+    "coverage",
+    "evidence_line",
+    "load_findings",
+    "load_source",
+    "preflight",
+]

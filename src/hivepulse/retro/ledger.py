@@ -10,8 +10,11 @@ Verdicts (rules in ``docs/retro.md``): for each item of the previous entry, the 
 
 - ``met``: the point estimate satisfies ``<comparator> <target>`` (``measurable`` items: n >= 1);
 - ``not met``: it does not; the item carries over to this iteration's action list;
-- ``not measurable``: no value now (a median or rate of n = 0) or no target could be set; reported, not carried
-  over. Deployment frequency is always measurable: zero deployments is a value (0/week), not a missing one.
+- ``not measurable``: no value now (a median or rate of n = 0) or no target could be set. An item *with* a
+  target stays **open**: it is kept in this iteration's entry under ``pending`` (not in the action list, so
+  it takes no slot of ``max_actions``) and followed up again at the next retro, until a value exists. An item
+  without a target can never be judged and is closed. Deployment frequency is measurable whenever the
+  iteration is covered by the data: zero deployments is a value (0/week), not a missing one.
 """
 
 from __future__ import annotations
@@ -50,6 +53,16 @@ class FollowUp:
     verdict: str
     carried_from: str
     carry_count: int
+
+    @property
+    def outcome(self) -> str:
+        """What happens to the item: ``carried over`` (not met), ``still open`` (not measurable but it has
+        a target: followed up again next retro) or ``closed`` (met, or never measurable)."""
+        if self.verdict == "not met":
+            return "carried over"
+        if self.verdict == "not measurable" and (self.target is not None or self.comparator == "measurable"):
+            return "still open"
+        return "closed"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,13 +135,18 @@ def verdict(comparator: str, target: float | None, value: float | None, n: int) 
 def follow_up(
     items: Sequence[Mapping[str, Any]], measurements: Mapping[str, Mapping[str, Any]]
 ) -> list[FollowUp]:
-    """Verdicts for the previous entry's action items against this iteration's measurements."""
+    """Verdicts for the previous entry's action items against this iteration's measurements.
+
+    A measurement marked ``"covered": False`` (the iteration lies outside the data) makes every item *not
+    measurable*, ``measurable`` items included.
+    """
     out: list[FollowUp] = []
     for raw in items:
         item = ActionItem.from_dict(raw)
         meas = measurements.get(item.watch) or {}
         now = number(meas.get("value"))
         n_now = int(number(meas.get("n")) or 0)
+        outside = meas.get("covered") is False  # the iteration lies outside the data: nothing to judge
         out.append(
             FollowUp(
                 id=item.id,
@@ -141,7 +159,7 @@ def follow_up(
                 comparator=item.comparator,
                 target=item.target,
                 target_text=item.target_text,
-                verdict=verdict(item.comparator, item.target, now, n_now),
+                verdict="not measurable" if outside else verdict(item.comparator, item.target, now, n_now),
                 carried_from=item.carried_from or item.id.split("/", 1)[0],
                 carry_count=item.carry_count,
             )
@@ -149,15 +167,47 @@ def follow_up(
     return out
 
 
+def open_items(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The items of a ledger entry that the next retro follows up: its ``actions``, then its ``pending``
+    items (not measurable last time, still open), without duplicate ids."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for raw in list(entry.get("actions") or []) + list(entry.get("pending") or []):
+        ident = str(raw.get("id"))
+        if ident not in seen:
+            seen.add(ident)
+            out.append(dict(raw))
+    return out
+
+
 def carry_over(items: Sequence[Mapping[str, Any]], followups: Sequence[FollowUp]) -> list[ActionItem]:
-    """The previous items whose verdict is ``not met``, as items of this iteration (``carry_count`` + 1)."""
-    unmet = {f.id for f in followups if f.verdict == "not met"}
+    """The previous items whose verdict is ``not met``, as items of this iteration (``carry_count`` + 1).
+
+    Their ``evidence`` is the follow-up in numbers (the watched value now, its n, the target), so the item
+    never shows figures of an earlier iteration as if they were current; when the same catalog entry fires
+    again, :func:`hivepulse.retro.actions.select` replaces it with the fresh signal's evidence.
+    """
+    unmet = {f.id: f for f in followups if f.verdict == "not met"}
     out: list[ActionItem] = []
     for raw in items:
         item = ActionItem.from_dict(raw)
         if item.id in unmet:
             origin = item.carried_from or item.id.split("/", 1)[0]
-            out.append(replace(item, carried_from=origin, carry_count=item.carry_count + 1, rank=0))
+            evidence = f"not met at this retro: {unmet[item.id].summary.removesuffix(': not met')}"
+            out.append(replace(item, carried_from=origin, carry_count=item.carry_count + 1, rank=0,
+                               evidence=evidence))
+    return out
+
+
+def still_open(items: Sequence[Mapping[str, Any]], followups: Sequence[FollowUp]) -> list[ActionItem]:
+    """The previous items whose verdict is ``not measurable`` but which have a target (outcome ``still
+    open``): kept as this iteration's ``pending`` items, followed up again at the next retro."""
+    pending = {f.id for f in followups if f.outcome == "still open"}
+    out: list[ActionItem] = []
+    for raw in items:
+        item = ActionItem.from_dict(raw)
+        if item.id in pending:
+            out.append(replace(item, carried_from=item.carried_from or item.id.split("/", 1)[0], rank=0))
     return out
 
 
@@ -170,19 +220,21 @@ def with_entry(
     due: str,
     actions: Sequence[ActionItem],
     followups: Sequence[FollowUp],
+    pending: Sequence[ActionItem] = (),
 ) -> dict[str, Any]:
-    """A copy of ``ledger`` with this iteration's entry set (replacing any earlier run of the same id)."""
+    """A copy of ``ledger`` with this iteration's entry set (replacing any earlier run of the same id).
+
+    ``pending``: earlier items still open (not measurable this time), followed up at the next retro.
+    """
     out = {"version": LEDGER_VERSION, "iterations": dict(ledger.get("iterations", {}))}
-    out["iterations"][iteration_id] = json.loads(
-        json.dumps(
-            {
-                "since": since,
-                "until": until,
-                "due": due,
-                "actions": [a.to_dict() for a in actions],
-                "followups": [f.to_dict() for f in followups],
-            },
-            allow_nan=False,
-        )
-    )
+    entry: dict[str, Any] = {
+        "since": since,
+        "until": until,
+        "due": due,
+        "actions": [a.to_dict() for a in actions],
+        "followups": [f.to_dict() for f in followups],
+    }
+    if pending:  # only when there is one: ledgers of earlier versions stay byte-identical on a re-run
+        entry["pending"] = [p.to_dict() for p in pending]
+    out["iterations"][iteration_id] = json.loads(json.dumps(entry, allow_nan=False))
     return out

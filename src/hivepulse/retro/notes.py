@@ -68,44 +68,81 @@ def notes_path(notes_dir: str | Path, iteration_id: str) -> Path:
     return Path(notes_dir) / f"{iteration_id}.yaml"
 
 
+def _node_lines(text: str) -> dict[tuple, int]:
+    """1-based line of each section, entry and entry field of a notes file: keys ``(section,)``,
+    ``(section, i)`` and ``(section, i, field)``. Empty when the text does not compose."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[tuple, int] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return lines
+    for key_node, value_node in root.value:
+        section = str(key_node.value)
+        lines[(section,)] = key_node.start_mark.line + 1
+        if isinstance(value_node, yaml.SequenceNode):
+            for i, entry in enumerate(value_node.value):
+                lines[(section, i)] = entry.start_mark.line + 1
+                if isinstance(entry, yaml.MappingNode):
+                    for k, v in entry.value:
+                        lines[(section, i, str(k.value))] = v.start_mark.line + 1
+    return lines
+
+
 def load_notes(path: str | Path | None) -> Notes:
     """Notes from ``path``; empty :class:`Notes` when ``path`` is empty or the file does not exist.
 
-    Raises :class:`InputError` (exit 2) naming the file, the entry and the field for bad content.
+    Raises :class:`InputError` (exit 2) naming the file, the line, the entry and the field for bad content:
+    invalid YAML, a top-level key other than ``went_well`` / ``to_improve`` (a typo would silently drop the
+    team's notes), a section that is not a list, a note without text, votes that are not an integer >= 0, an
+    unknown metric.
     """
     if not path or not Path(path).is_file():
         return Notes()
     where = str(path)
+    text = Path(path).read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise InputError("not valid YAML", file=where, line=mark.line + 1 if mark else None) from None
+        raise InputError("not valid YAML", file=where, line=mark.line + 1 if mark else None,
+                         expected="went_well / to_improve lists of notes") from None
     if data is None:
         return Notes(path=where)
     if not isinstance(data, dict):
-        raise InputError("bad notes file", file=where, expected="a mapping with went_well / to_improve lists")
+        raise InputError("bad notes file", file=where, line=1,
+                         expected="a mapping with went_well / to_improve lists")
+    lines = _node_lines(text)
+    for key in data:
+        if str(key) not in SECTIONS:
+            raise InputError("unknown section", file=where, line=lines.get((str(key),)), column=str(key),
+                             expected=" or ".join(SECTIONS))
     items: list[Note] = []
     for section in SECTIONS:
         entries = data.get(section) or []
         if not isinstance(entries, list):
-            raise InputError("bad section", file=where, column=section, expected="a list of notes")
+            raise InputError("bad section", file=where, line=lines.get((section,)), column=section,
+                             expected="a list of notes")
         for i, raw in enumerate(entries):
             field_name = f"{section}[{i}]"
             if isinstance(raw, str):
                 raw = {"text": raw}
             if not isinstance(raw, dict) or not str(raw.get("text") or "").strip():
-                raise InputError("note without text", file=where, column=field_name, expected="text: ...")
+                raise InputError("note without text", file=where, line=lines.get((section, i)),
+                                 column=field_name, expected="text: ...")
             votes = raw.get("votes", 0)
             if isinstance(votes, bool) or not isinstance(votes, int) or votes < 0:
                 raise InputError(
-                    "bad votes", file=where, column=f"{field_name}.votes", value=votes, expected="an integer >= 0"
+                    "bad votes", file=where, line=lines.get((section, i, "votes")), column=f"{field_name}.votes",
+                    value=votes, expected="an integer >= 0",
                 )
             metric = raw.get("metric")
             if metric is not None and metric not in METRICS:
                 raise InputError(
                     "unknown metric",
                     file=where,
+                    line=lines.get((section, i, "metric")),
                     column=f"{field_name}.metric",
                     value=metric,
                     expected=" | ".join(METRICS),

@@ -372,14 +372,38 @@ def reach_for(
 # ---------------------------------------------------------------------------------------------- detection
 
 
-def _expected(metrics: Mapping[str, Any], metric: str) -> bool:
+def _expected(
+    metrics: Mapping[str, Any],
+    metric: str,
+    deployments: pd.DataFrame | None = None,
+    deployments_in_source: bool = True,
+) -> bool:
     """Whether a metric without observations is missing data (True) or simply not applicable (False).
 
-    Deployment frequency and lead time are always expected. Change fail rate and rework rate are ratios of
-    deployments, so their absence is already the deployment-frequency signal. Recovery time is expected only
-    when the iteration had failed deployments.
+    - Deployment frequency: zero deployments in the iteration is a measured value (0/week), not missing;
+      it is missing only when the source has no deployment of the environment at all
+      (``deployments_in_source`` False): then nobody records deployments.
+    - Lead time: missing only when the iteration has counted deployments that are not rollbacks, none of
+      their changes is known, and no exclusion explains it (changes of a first deployment, negative spans:
+      the data-quality section reports those). No deployment at all is the deployment-frequency signal.
+    - Change fail rate and rework rate are ratios of deployments: their absence is the deployment signal.
+    - Recovery time is expected only when the iteration had failed deployments.
     """
-    if metric in ("deployment_frequency", "lead_time"):
+    if metric == "deployment_frequency":
+        return not deployments_in_source
+    if metric == "lead_time":
+        if count(metric_block(metrics, "deployment_frequency").get("n")) == 0:
+            return False
+        quality = metrics.get("data_quality") if isinstance(metrics.get("data_quality"), Mapping) else {}
+        excluded = count(quality.get("first_deployment_changes_excluded")) + count(quality.get("negative_lead_times"))
+        if excluded > 0:
+            return False
+        if deployments is not None and len(deployments) and "rollback_of" in deployments.columns:
+            frame = deployments
+            if "counted" in frame.columns:
+                frame = frame[frame["counted"].fillna(False).astype(bool)]
+            if len(frame) and frame["rollback_of"].notna().all():
+                return False  # only rollbacks: they redeploy earlier changes and ship none
         return True
     if metric == "recovery_time":
         cfr = metric_block(metrics, "change_fail_rate")
@@ -387,6 +411,23 @@ def _expected(metrics: Mapping[str, Any], metric: str) -> bool:
         return value is not None and value * n >= 0.5
     return False
 
+
+def _missing(metric: str, value: float | None, n: int, deployments_in_source: bool) -> bool:
+    """No observation: no value, or n = 0 (for deployment frequency: no deployment of the environment in
+    the whole source; zero deployments in an iteration is a value)."""
+    if metric == "deployment_frequency":
+        return value is None or (n == 0 and not deployments_in_source)
+    return value is None or n == 0
+
+
+def _missing_evidence(metrics: Mapping[str, Any], metric: str, n: int) -> str:
+    if metric == "deployment_frequency":
+        return "deployment frequency: no deployment of this environment anywhere in the source data (n=0)"
+    if metric == "lead_time":
+        deps = count(metric_block(metrics, "deployment_frequency").get("n"))
+        return (f"lead time median: {deps} deployment(s) in this iteration but no change linked to them "
+                f"(n={n} changes)")
+    return f"{METRIC_LABEL.get(metric, metric)}: no observations in this iteration (n={n})"
 
 
 def detect(
@@ -397,22 +438,28 @@ def detect(
     recoveries: pd.DataFrame | None = None,
     findings: list[Mapping[str, Any]] | None = None,
     tier_edition: str = "2024",
+    deployments_in_source: bool = True,
 ) -> list[Signal]:
-    """All signals of one iteration, in a stable order (by kind, then metric)."""
+    """All signals of one iteration, in a stable order (by kind, then metric).
+
+    ``deployments_in_source``: whether the source holds any deployment of the environment (in any window).
+    When it does, zero deployments in this iteration is a measured deployment frequency (tier low, maybe a
+    significant regression), not missing data.
+    """
     out: list[Signal] = []
     for metric in METRICS:
         block = metric_block(metrics, metric)
         value = number(block.get("value"))
         n = count(block.get("n"))
         tier = block.get("tier")
-        if value is None or n == 0:
-            if not _expected(metrics, metric):
+        if _missing(metric, value, n, deployments_in_source):
+            if not _expected(metrics, metric, deployments, deployments_in_source):
                 continue
             out.append(
                 Signal(
                     kind="missing_data",
                     metric=metric,
-                    evidence=f"{METRIC_LABEL.get(metric, metric)}: no observations in this iteration (n={n})",
+                    evidence=_missing_evidence(metrics, metric, n),
                     reach=1.0,
                     impact=1.0,
                     confidence=1.0,
@@ -444,15 +491,18 @@ def detect(
         if is_significant(comp) and comp.get("direction") == "regressed":
             reach, how = reach_for(metric, block, lead_times, recoveries, tier_edition)
             prev = number(comp.get("previous_value", comp.get("previous")))
-            prev_txt = f" from {fmt_value(metric, prev)}" if prev is not None else ""
+            prev_n = comp.get("previous_n")
+            prev_txt = f"{fmt_value(metric, prev)}" if prev is not None else ""
+            if prev_txt and prev_n is not None:
+                prev_txt += f", n={count(prev_n)}"
             p = number(comp.get("p_value"))
             out.append(
                 Signal(
                     kind="regression",
                     metric=metric,
                     evidence=(
-                        f"{evidence_line(metric, block)}, worse{prev_txt} than the previous iteration"
-                        f" (p={p:.3f})" if p is not None else f"{evidence_line(metric, block)}, worse{prev_txt}"
+                        f"{evidence_line(metric, block)}, worse than the previous iteration"
+                        f" ({'; '.join(x for x in (prev_txt, f'p={p:.3f}' if p is not None else '') if x)})"
                     ),
                     reach=reach if metric != "deployment_frequency" else 1.0,
                     impact=min(3.0, max(TIER_IMPACT.get(str(tier), 1.0), 1.0) + 1.0),
@@ -566,6 +616,16 @@ class Claim:
 
 STREAK_MIN = 3
 """Consecutive iterations (current included) at high or elite that make a streak worth saying."""
+SMALL_SAMPLE = 5
+"""Claims on a metric with fewer observations than this are flagged: the engine's threshold for
+``data_quality.small_samples`` (:data:`hivepulse.metrics.dora.SMALL_SAMPLE`; a test keeps them equal; not
+imported, so ``hivepulse retro`` can check its input without loading the engine)."""
+SMALL_FLAG = "small sample, read with care"
+
+
+def _small(block: Mapping[str, Any]) -> str:
+    """`` (small sample, read with care)`` when the metric has fewer than ``SMALL_SAMPLE`` observations."""
+    return f" ({SMALL_FLAG})" if count(block.get("n")) < SMALL_SAMPLE else ""
 
 
 def claims(
@@ -575,8 +635,11 @@ def claims(
 
     Only significant changes are claimed as improvements or regressions. *Went well* also lists metrics at
     elite and streaks (``STREAK_MIN`` or more consecutive iterations, ending with this one, at high or elite;
-    ``history`` is the earlier iterations' metrics dicts, oldest first). *To improve* also lists metrics
-    below high (tier medium or low) as facts, without claiming a change.
+    ``history`` is the earlier iterations' metrics dicts, oldest first; an entry with ``"covered": False``
+    lies before the data and ends a streak). *To improve* also lists metrics below high (tier medium or
+    low) as facts, without claiming a change. Elite, below-high and streak statements on fewer than
+    ``SMALL_SAMPLE`` observations (in any iteration of the streak) end with ``(small sample, read with
+    care)``; significance tests already account for n.
     """
     went: list[Claim] = []
     worse: list[Claim] = []
@@ -588,7 +651,10 @@ def claims(
             p = number(comp.get("p_value"))
             p_txt = f", p={p:.3f}" if p is not None else ""
             prev = number(comp.get("previous_value", comp.get("previous")))
+            prev_n = comp.get("previous_n")
             prev_txt = f" from {fmt_value(metric, prev)}" if prev is not None else ""
+            if prev is not None and prev_n is not None:
+                prev_txt += f" (n={count(prev_n)})"
             text = f"{label}{prev_txt} to {evidence_line(metric, block).removeprefix(label + ' ')}{p_txt}"
             if comp["direction"] == "improved":
                 went.append(Claim("improved", metric, f"Improved: {text}"))
@@ -596,18 +662,23 @@ def claims(
                 worse.append(Claim("regressed", metric, f"Regressed: {text}"))
         tier = block.get("tier")
         if tier == "elite" and count(block.get("n")) > 0:
-            went.append(Claim("elite", metric, f"Elite: {evidence_line(metric, block)}"))
+            went.append(Claim("elite", metric, f"Elite: {evidence_line(metric, block)}{_small(block)}"))
         elif tier in ("medium", "low"):
-            worse.append(Claim("below_tier", metric, f"Below high: {evidence_line(metric, block)}"))
+            worse.append(Claim("below_tier", metric, f"Below high: {evidence_line(metric, block)}{_small(block)}"))
         if history and tier in ("elite", "high"):
-            streak = 1
+            streak, small = 1, bool(_small(block))
             for past in reversed(history):
-                if metric_block(past, metric).get("tier") in ("elite", "high"):
+                if past.get("covered") is False:
+                    break
+                past_block = metric_block(past, metric)
+                if past_block.get("tier") in ("elite", "high"):
                     streak += 1
+                    small = small or bool(_small(past_block))
                 else:
                     break
             if streak >= STREAK_MIN:
+                flag = f" ({SMALL_FLAG})" if small else ""
                 went.append(
-                    Claim("streak", metric, f"Streak: {label} at high or elite for {streak} iterations")
+                    Claim("streak", metric, f"Streak: {label} at high or elite for {streak} iterations{flag}")
                 )
     return {"went_well": went, "to_improve": worse}
