@@ -43,8 +43,17 @@ def _conda_deps() -> dict[str, str]:
     return deps
 
 
+def _pyproject_all_deps() -> dict[str, str]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    deps = dict(_split(r) for r in data["project"]["dependencies"])
+    deps.update(_split(r) for r in data["project"]["optional-dependencies"]["dev"])
+    return deps
+
+
 def test_environment_yml_matches_pyproject():
-    assert _conda_deps() == _pyproject_deps()
+    """Runtime and dev dependencies, so a conda user can run `pytest` too (conda-forge spells
+    prometheus-client as prometheus_client; names are compared normalized)."""
+    assert _conda_deps() == _pyproject_all_deps()
 
 
 def test_design_card_packages_present():
