@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from hivepulse import __version__
 from hivepulse.errors import HivepulseError
+from hivepulse.redact import redact_text
 
 # Order is the order of `hivepulse --help`.
 COMMAND_MODULES = (
@@ -63,15 +65,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    return run_func(args)
+
+
+def run_func(args: argparse.Namespace) -> int:
+    """Call ``args.func(args)`` with the error contract: a :class:`HivepulseError` prints one line
+    ``hivepulse <command>: error: <message>`` and returns its exit code; an :class:`OSError` naming a file
+    (a path that cannot be read or written) is bad input (exit 2); any other exception prints one line naming
+    its type and exits 1 (``HIVEPULSE_DEBUG=1`` re-raises it with the traceback). Credentials inside URLs
+    are redacted from every message."""
+    command = getattr(args, "command", None) or "hivepulse"
     try:
         code = args.func(args)
     except HivepulseError as err:
-        print(f"hivepulse {args.command}: error: {err}", file=sys.stderr)
-        return err.exit_code
+        return error_line(command, str(err), err.exit_code)
     except KeyboardInterrupt:
         print("hivepulse: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # not a HivepulseError: still one line, never a traceback
+        if os.environ.get("HIVEPULSE_DEBUG"):
+            raise
+        if isinstance(err, OSError) and err.filename is not None:
+            return error_line(command, f"{err.filename}: {err.strerror or type(err).__name__}", 2)
+        if isinstance(err, UnicodeDecodeError):
+            return error_line(command, f"not UTF-8 text ({err.reason} at byte {err.start})", 2)
+        return error_line(command, f"unexpected {type(err).__name__}: {err} "
+                          "(a bug in hivepulse; HIVEPULSE_DEBUG=1 shows the traceback)", 1)
     return int(code or 0)
+
+
+def error_line(command: str, message: str, code: int) -> int:
+    """Print ``hivepulse <command>: error: <message>`` as one line (URL credentials redacted, undecodable
+    bytes of paths shown as U+FFFD) and return ``code``."""
+    text = " ".join(redact_text(str(message)).split("\n"))
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    print(f"hivepulse {command}: error: {text}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -185,21 +185,15 @@ def start_s3(access_key: str = "hivepulse-test", secret_key: str = "hivepulse-te
 
 def run_command(register: Any, argv: Sequence[str] | None = None) -> int:
     """Run one ``hivepulse`` command module standalone (``python -m hivepulse.commands.hivebox hivebox serve``),
-    with the CLI's error contract: a :class:`HivepulseError` prints one line and returns its exit code."""
+    with the CLI's error contract (:func:`hivepulse.cli.run_func`: one line, exit code, no traceback)."""
     import argparse
 
-    from hivepulse.errors import HivepulseError
+    from hivepulse.cli import run_func
 
     parser = argparse.ArgumentParser(prog="hivepulse")
     register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except HivepulseError as err:
-        print(f"hivepulse {args.command}: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        return 130
+    return run_func(args)
 
 
 # -- hivepulse processes --------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ import httpx
 
 from hivepulse.bench.util import free_port
 from hivepulse.errors import InputError, ServiceError
+from hivepulse.redact import has_credentials, redact_text, redact_url
 
 PLACEHOLDERS = (
     "port", "opensensemap_url", "sensebox_ids", "python",
@@ -177,7 +178,10 @@ class TargetSpec:
         if self.url and self.cmd:
             raise InputError("give --target-url or --target-cmd, not both", column="--target-url")
         if self.url and not self.url.startswith(("http://", "https://")):
-            raise InputError("invalid --target-url", value=self.url, expected="an http(s) URL")
+            raise InputError("invalid --target-url", value=redact_url(self.url), expected="an http(s) URL")
+        if self.url and has_credentials(self.url):
+            raise InputError("credentials in --target-url", value=redact_url(self.url),
+                             expected="a URL without user:password@ (secrets come from the environment only)")
         if self.cwd and not Path(self.cwd).is_dir():
             raise InputError("--target-cwd is not a directory", value=self.cwd)
         if (self.cwd or self.env) and not self.cmd:
@@ -189,9 +193,17 @@ class TargetSpec:
             raise InputError("invalid ready status", value=self.ready_status, expected="any or 2xx")
         if self.port is not None and not 0 < self.port < 65536:
             raise InputError("invalid target port", value=self.port, expected="1..65535")
-        if not self.start_timeout_s > 0:
-            raise InputError("invalid start timeout", value=self.start_timeout_s, expected="seconds > 0")
+        if not 0 < self.start_timeout_s <= 86400:
+            raise InputError("invalid start timeout", value=self.start_timeout_s, expected="seconds > 0 (at most 86400)")
         self.used_placeholders()
+        if self.cmd is not None:
+            try:
+                words = shlex.split(self.cmd)
+            except ValueError as exc:
+                raise InputError(f"invalid --target-cmd ({exc})", value=self.cmd,
+                                 expected="a command line with balanced quotes") from None
+            if not words:
+                raise InputError("empty --target-cmd", value=self.cmd, expected="a command line")
 
     def used_placeholders(self) -> set[str]:
         """Placeholders used by the command template and the ``--target-env`` values (validated)."""
@@ -433,8 +445,8 @@ def check_url_target(spec: TargetSpec) -> str:
         with httpx.Client(timeout=10.0) as client:
             status = client.get(probe).status_code
     except httpx.HTTPError as exc:
-        raise ServiceError(f"--target-url gave no HTTP answer on GET {probe} ({type(exc).__name__}: {exc})"
-                           ) from None
+        raise ServiceError(redact_text(f"--target-url gave no HTTP answer on GET {probe} "
+                                       f"({type(exc).__name__}: {exc})")) from None
     if not _accepted(status, spec.ready_status):
-        raise ServiceError(f"--target-url answered HTTP {status} on GET {probe}; expected a 2xx answer")
+        raise ServiceError(redact_text(f"--target-url answered HTTP {status} on GET {probe}; expected a 2xx answer"))
     return url

@@ -51,8 +51,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def run_export(args: argparse.Namespace) -> int:
     if bool(args.git) == bool(args.events):
         raise InputError("give exactly one source: --git PATH or --events DIR")
-    from hivepulse.sources.files import read_events, write_events
+    from hivepulse.sources.files import check_output_dir, read_events, write_events
 
+    if not str(args.out).strip():
+        raise InputError("empty --out", expected="an output directory")
+    check_output_dir(args.out)  # before reading the source
     if args.git:
         options = git_source.options_from_args(args)  # validate flags before touching the repository
         events = git_source.read_git(args.git, options)

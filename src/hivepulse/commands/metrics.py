@@ -26,6 +26,12 @@ except ImportError:  # pragma: no cover - depends on the installed modules
 
 DEFAULT_DAYS = 28
 """Window length (days) used when --since is not given."""
+MAX_GAP_DAYS = 36500
+"""Largest --incident-max-gap-days (100 years; pandas timedeltas end near 292 years)."""
+EARLIEST, LATEST = pd.Timestamp("1700-01-01", tz="UTC"), pd.Timestamp("2200-01-01", tz="UTC")
+"""Bounds of --since/--until (a window and its previous window must fit pandas' nanosecond range)."""
+MAX_WINDOW_DAYS = 36500
+"""Longest window (100 years; pandas timedeltas end near 292 years)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -87,8 +93,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def build_config(args: argparse.Namespace) -> MetricsConfig:
     """The :class:`MetricsConfig` described by the command-line flags (validates --tz)."""
-    if args.incident_max_gap_days < 0:
-        raise InputError("--incident-max-gap-days must not be negative", value=args.incident_max_gap_days)
+    if not 0 <= args.incident_max_gap_days <= MAX_GAP_DAYS:  # also rejects nan
+        raise InputError("invalid --incident-max-gap-days", value=args.incident_max_gap_days,
+                         expected=f"a number of days from 0 to {MAX_GAP_DAYS}")
+    if args.seed < 0:
+        raise InputError("invalid --seed", value=args.seed, expected="a non-negative integer")
     return MetricsConfig(
         environment=args.env,
         tz=args.tz,
@@ -115,8 +124,8 @@ def load_events(args: argparse.Namespace) -> EventSet:
 def resolve_window(args: argparse.Namespace, events: EventSet, environment: str) -> Window:
     """``--since``/``--until``, with defaults: until = end of the UTC day of the latest deployment of the
     environment; since = until - 28 days."""
-    until = parse_instant(args.until, "until") if args.until else None
-    since = parse_instant(args.since, "since") if args.since else None
+    until = instant(args.until, "until") if args.until is not None else None
+    since = instant(args.since, "since") if args.since is not None else None
     if until is None:
         deps = events.deployments
         finished = deps.loc[(deps["environment"] == environment).fillna(False), "finished_at"].dropna()
@@ -130,14 +139,33 @@ def resolve_window(args: argparse.Namespace, events: EventSet, environment: str)
     return Window(since, until)
 
 
+def instant(text: str, name: str) -> pd.Timestamp:
+    """:func:`parse_instant` limited to [1700-01-01, 2200-01-01] UTC (an empty value is an error)."""
+    try:
+        ts = parse_instant(text, name)
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError):
+        ts = None
+    if ts is None or not EARLIEST <= ts <= LATEST:
+        raise InputError(f"invalid {name}", value=text,
+                         expected="a date YYYY-MM-DD or an ISO 8601 timestamp from 1700-01-01 to 2200-01-01")
+    return ts
+
+
 def run(args: argparse.Namespace) -> int:
     config = build_config(args)
-    if args.since:  # fail fast on a bad date before reading anything
-        parse_instant(args.since, "since")
-    if args.until:
-        parse_instant(args.until, "until")
+    if args.since is not None:  # fail fast on a bad date before reading anything
+        instant(args.since, "since")
+    if args.until is not None:
+        instant(args.until, "until")
     events = load_events(args)
     window = resolve_window(args, events, config.environment)
+    length = window.until.to_pydatetime() - window.since.to_pydatetime()
+    if length.days > MAX_WINDOW_DAYS or (
+        args.compare_previous and window.since.to_pydatetime() - length < EARLIEST.to_pydatetime()
+    ):
+        raise InputError("window too long", value=f"[{window.since.date()}, {window.until.date()})",
+                         expected=f"at most {MAX_WINDOW_DAYS} days, and with --compare-previous a previous "
+                         "window of the same length starting after 1700-01-01")
     report = compute(events, window, config, compare_previous=args.compare_previous)
     if args.format == "json":
         text = json.dumps(report.to_dict(), indent=2, allow_nan=False)

@@ -8,10 +8,15 @@ profiler outputs under ``profiles/``, ``profiling.ipynb`` (executed) and ``profi
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
 from pathlib import Path
 
 from hivepulse.bench.session import build_config
+from hivepulse.errors import InputError
+from hivepulse.paths import locate, locate_output
+from hivepulse.sources.files import check_output_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,8 +65,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+MAX_REQUESTS = 10_000_000
+MAX_CONCURRENCY = 10_000
+MIN_RATE, MAX_RATE = 0.01, 1_000_000.0
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Reject out-of-range numbers, a run id that is not a plain directory name, an unusable --output-dir
+    and a scenario file that is not UTF-8 text, before any server starts (InputError, exit 2)."""
+    if args.requests is not None and not 1 <= args.requests <= MAX_REQUESTS:
+        raise InputError("invalid --requests", value=args.requests, expected=f"an integer from 1 to {MAX_REQUESTS}")
+    if args.concurrency is not None and not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise InputError("invalid --concurrency", value=args.concurrency,
+                         expected=f"an integer from 1 to {MAX_CONCURRENCY}")
+    if args.rate is not None and not (math.isfinite(args.rate) and MIN_RATE <= args.rate <= MAX_RATE):
+        raise InputError("invalid --rate", value=args.rate,
+                         expected=f"requests per second from {MIN_RATE:g} to {MAX_RATE:g}")
+    if args.run_id is not None and (not RUN_ID_RE.match(args.run_id) or set(args.run_id) <= {"."}):
+        raise InputError("invalid --run-id", value=args.run_id,
+                         expected="a directory name: letters, digits, '.', '_', '-' (no '/')")
+    if not str(args.output_dir).strip():
+        raise InputError("empty --output-dir", expected="a directory for run directories")
+    check_output_dir(locate_output(args.output_dir))
+    if args.scenarios:
+        path = locate(args.scenarios)
+        if path.is_file():
+            try:
+                path.read_bytes().decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise InputError("scenario file is not UTF-8 text", file=str(path), line=None,
+                                 value=f"byte {err.start}", expected="a YAML file") from None
+            except OSError as err:
+                raise InputError(f"cannot read the scenario file ({err.strerror})", file=str(path)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from hivepulse.bench.runner import run as run_scenarios
+
+    check_args(args)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

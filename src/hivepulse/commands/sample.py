@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 
+from hivepulse.errors import InputError
 from hivepulse.sample import DEFAULT_END, DEFAULT_SEED, DEFAULT_WEEKS, parse_end, write_sample
+from hivepulse.sources.files import check_output_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,8 +42,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+EARLIEST_END, LATEST_END = date(1900, 1, 1), date(2200, 1, 1)
+"""Range of --end (the history's timestamps must fit pandas' nanosecond range)."""
+
+
 def run(args: argparse.Namespace) -> int:
     end = parse_end(args.end)
+    if not EARLIEST_END <= end <= LATEST_END:
+        raise InputError("invalid --end", value=args.end, expected="a date YYYY-MM-DD from 1900-01-01 to 2200-01-01")
+    if not str(args.out).strip():
+        raise InputError("empty --out", expected="an output directory")
+    check_output_dir(args.out)  # before generating anything
     events, info = write_sample(args.out, args.seed, weeks=args.weeks, end=end)
     deps = events.deployments
     counts = deps["environment"].value_counts()

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
+from urllib.parse import urlparse
 
 from hivepulse.errors import InputError
+from hivepulse.redact import has_credentials, redact_url
+
+MAX_BOXES = 100_000
+"""Largest --boxes catalogue."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,6 +54,14 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise InputError("invalid --port", value=args.port, expected="0..65535")
+    if not 0 <= args.boxes <= MAX_BOXES:
+        raise InputError("invalid --boxes", value=args.boxes, expected=f"an integer from 0 to {MAX_BOXES}")
+    for flag, value in (("--latency-ms", args.latency_ms), ("--sigma", args.sigma),
+                        ("--cold-start-ms", args.cold_start_ms), ("--timeout-s", args.timeout_s)):
+        if not math.isfinite(value):
+            raise InputError(f"invalid {flag}", value=value, expected="a finite number")
+    if args.plant is not None:
+        check_text_file(args.plant, "plant file")
     fields = {"median_ms": "--latency-ms", "sigma": "--sigma", "cold_start_ms": "--cold-start-ms",
               "cold_after_s": "--cold-after-s", "error_rate": "--error-rate", "timeout_rate": "--timeout-rate",
               "timeout_s": "--timeout-s"}
@@ -64,12 +78,38 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_text_file(path: Path, what: str) -> None:
+    """InputError unless ``path`` is a readable UTF-8 text file."""
+    if not path.exists():
+        raise InputError(f"{what} not found", file=str(path))
+    if not path.is_file():
+        raise InputError(f"{what} is not a file", file=str(path), expected="a JSON file")
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{what} is not UTF-8 text", file=str(path), value=f"byte {err.start}",
+                         expected="a JSON file") from None
+    except OSError as err:
+        raise InputError(f"cannot read the {what} ({err.strerror})", file=str(path)) from None
+
+
 def run_record(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from hivepulse.sensemap.replay import record
+    from hivepulse.sources.files import check_output_dir
 
     ids = [part.strip() for part in args.ids.split(",") if part.strip()]
+    if not (math.isfinite(args.timeout) and 0 < args.timeout <= 3600):
+        raise InputError("invalid --timeout", value=args.timeout, expected="seconds from 0 to 3600")
+    if urlparse(args.base_url).scheme not in ("http", "https") or not urlparse(args.base_url).netloc:
+        raise InputError("invalid --base-url", value=redact_url(args.base_url), expected="an http(s) URL")
+    if has_credentials(args.base_url):
+        raise InputError("credentials in --base-url", value=redact_url(args.base_url),
+                         expected="a URL without user:password@ (secrets come from the environment only)")
+    if not str(args.out).strip():
+        raise InputError("empty --out", expected="an output directory")
+    check_output_dir(args.out)  # before fetching anything
     with tqdm(total=len(ids), desc="recording boxes", unit="box", disable=None) as bar:
         out = record(ids, args.out, args.base_url, args.timeout, progress=lambda _id: bar.update(1))
     print(f"recorded {len(ids)} boxes to {out}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import signal
 import threading
 
@@ -33,10 +34,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_up(args: argparse.Namespace, stop_event: threading.Event | None = None) -> int:
     from hivepulse import services
+    from hivepulse.redact import redact_url
+    from hivepulse.sensemap.boxes import is_valid_box_id
 
     ids = [part.strip() for part in args.ids.split(",") if part.strip()]
     if not ids:
         raise InputError("no senseBox ids", column="--ids", expected="comma-separated 24-hex-digit ids")
+    bad = [i for i in ids if not is_valid_box_id(i)]
+    if bad:  # checked here so nothing starts (the servers would refuse them one by one)
+        raise InputError("invalid senseBox id", column="--ids", value=bad[0], expected="24 hex digits")
+    for flag, port in (("--hivebox-port", args.hivebox_port), ("--sensemap-port", args.sensemap_port)):
+        if not 0 <= port <= 65535:
+            raise InputError(f"invalid {flag}", value=port, expected="0..65535")
+    if not (math.isfinite(args.ttl) and args.ttl >= 0.001):
+        raise InputError("invalid --ttl", value=args.ttl, expected="seconds >= 0.001")
+    if not (math.isfinite(args.latency_ms) and args.latency_ms >= 0):
+        raise InputError("invalid --latency-ms", value=args.latency_ms, expected="milliseconds >= 0")
     stop = stop_event or threading.Event()
     with contextlib.ExitStack() as stack:
         sensemap = stack.enter_context(services.start_sensemap(
@@ -48,11 +61,11 @@ def run_up(args: argparse.Namespace, stop_event: threading.Event | None = None) 
         if args.cache == "valkey":
             valkey = stack.enter_context(services.start_valkey())
             env["VALKEY_URL"] = valkey.url
-            lines.append(f"valkey               {valkey.url}")
+            lines.append(f"valkey               {redact_url(valkey.url)}")
         elif args.cache == "memcached":
             memcached = stack.enter_context(services.start_memcached())
             env["MEMCACHED_URL"] = memcached.url
-            lines.append(f"memcached            {memcached.url}")
+            lines.append(f"memcached            {redact_url(memcached.url)}")
         if args.s3:
             s3 = stack.enter_context(services.start_s3())
             env.update(s3.extra["env"])

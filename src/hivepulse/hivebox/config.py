@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from hivepulse import __version__
 from hivepulse.errors import InputError
+from hivepulse.redact import redact_text, redact_url
 from hivepulse.sensemap.boxes import is_valid_box_id
 
 PUBLIC_API = "https://api.opensensemap.org"
@@ -60,14 +61,19 @@ class HiveboxConfig:
     store_interval_s: float = 300.0
     admin_endpoints: bool = True
 
+    def __repr__(self) -> str:
+        """Like the dataclass repr, with credentials inside URLs redacted (S3 keys are never shown)."""
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__dataclass_fields__)
+        return redact_text(f"HiveboxConfig({fields})")
+
     def describe(self) -> dict[str, object]:
         """Settings safe to print or log (no keys)."""
         return {
-            "box_ids": list(self.box_ids), "api_url": self.api_url, "version": self.version,
+            "box_ids": list(self.box_ids), "api_url": redact_url(self.api_url), "version": self.version,
             "cache": self.cache, "cache_ttl_s": self.cache_ttl_s, "single_flight": self.single_flight,
             "client": self.client, "upstream_timeout_s": self.upstream_timeout_s,
             "max_reading_age_s": self.max_reading_age_s, "ready_max_age_s": self.ready_max_age_s,
-            "valkey_url": self.valkey_url, "memcached_url": self.memcached_url,
+            "valkey_url": redact_url(self.valkey_url), "memcached_url": redact_url(self.memcached_url),
             "s3_endpoint": self.s3.endpoint if self.s3 else None,
             "s3_bucket": self.s3.bucket if self.s3 else None, "store_interval_s": self.store_interval_s,
         }
@@ -105,6 +111,8 @@ class HiveboxConfig:
                              expected="a URL such as memcached://127.0.0.1:11211")
         if memcached_url:
             parse_memcached_url(memcached_url)
+        if valkey_url:
+            check_valkey_url(valkey_url)
         return cls(
             box_ids=ids,
             api_url=api_url,
@@ -126,8 +134,29 @@ class HiveboxConfig:
 
 
 def _env_error(name: str, reason: str, *, value: object = None, expected: str | None = None) -> InputError:
-    """One-line error naming the environment variable."""
+    """One-line error naming the environment variable (credentials inside a URL value are redacted)."""
+    if isinstance(value, str):
+        value = redact_url(value)
     return InputError(f"environment variable {name}: {reason}", value=value, expected=expected)
+
+
+VALKEY_SCHEMES = ("valkey", "valkeys", "redis", "rediss", "unix")
+
+
+def check_valkey_url(url: str) -> None:
+    """``VALKEY_URL`` must be ``valkey[s]://[:password@]host[:port][/db]`` (or redis[s]://, unix://);
+    an InputError names the variable without showing the password."""
+    parsed = urlparse(url)
+    try:
+        port = parsed.port
+        db = parsed.path.strip("/")
+        ok = parsed.scheme in VALKEY_SCHEMES and (parsed.scheme == "unix" or bool(parsed.hostname))
+        ok = ok and (port is None or port > 0) and (parsed.scheme == "unix" or not db or db.isdigit())
+    except ValueError:
+        ok = False
+    if not ok:
+        raise _env_error("VALKEY_URL", "invalid value", value=url,
+                         expected="valkey://[:password@]host:port/db (or valkeys://, redis://, rediss://, unix://)")
 
 
 def parse_memcached_url(url: str) -> tuple[str, int]:

@@ -200,7 +200,7 @@ def _load(table: TableName, path: Path) -> _Raw:
         data = data[len(_BOM) :]
     fmt = path.suffix[1:]
     _check_utf8(table, path, data, fmt)
-    if not data.strip():
+    if not data.decode("utf-8").strip():  # str.strip: also Unicode whitespace such as U+001C
         expected = {
             "csv": "a header line naming the columns (a header alone is a valid empty table)",
             "json": "a JSON array of objects ([] is a valid empty table)",
@@ -225,7 +225,7 @@ def _check_utf8(table: TableName, path: Path, data: bytes, fmt: str) -> None:
         prefix = data[line_start : err.start].decode("utf-8", "replace")
         if fmt == "csv":
             header = _first_line_fields(data.decode("utf-8", "replace"))
-            fields = next(csv.reader([prefix]), [""])
+            fields = next(csv.reader(io.StringIO(prefix, newline=""), strict=False), [""])
             if header and line > header[0] and len(fields) <= len(header[1]):
                 column = header[1][len(fields) - 1].strip()
         else:
@@ -250,7 +250,7 @@ def _first_line_fields(text: str) -> tuple[int, list[str], str] | None:
         raw = text[pos:end]
         if raw.strip():
             raw = raw.rstrip("\r")
-            return line, next(csv.reader([raw])), raw
+            return line, next(csv.reader(io.StringIO(raw, newline=""), strict=False), []), raw
         pos, line = end + 1, line + 1
     return None
 
@@ -455,6 +455,8 @@ def _load_json(table: TableName, path: Path, data: bytes) -> _Raw:
             line=err.lineno,
             expected="a JSON array of objects",
         ) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply", file=str(path), expected="a JSON array of objects") from None
     if not isinstance(records, list):
         raise InputError(
             f"top level is a JSON {type(records).__name__}",
@@ -519,7 +521,7 @@ def _load_jsonl(table: TableName, path: Path, data: bytes) -> _Raw:
     records: list[object] = []
     try:  # fast path: one decoder call for the whole file, valid when it yields one value per line
         records = json.loads("[" + ",".join(raw for _number, raw in numbered) + "]")
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         pass
     if len(records) != len(numbered):
         records = []
@@ -533,6 +535,9 @@ def _load_jsonl(table: TableName, path: Path, data: bytes) -> _Raw:
                     line=number,
                     expected="one JSON object per line",
                 ) from None
+            except RecursionError:
+                raise InputError("JSON nested too deeply", file=str(path), line=number,
+                                 expected="one JSON object per line") from None
     cells, unknown = _json_cells(table, path, records, lambda i, _key: (lines[i], ""))
     return _Raw(
         table, path, "jsonl", len(records), cells, unknown, line_of=lambda idx: {i: lines[i] for i in idx}
@@ -780,7 +785,10 @@ def write_events(events: EventSet, out_dir: str | os.PathLike[str]) -> Path:
     place only when valid. Raises :class:`InputError` (nothing written) for invalid events or when
     ``out_dir`` already holds a ``.json``/``.jsonl`` file of a table. Returns ``out_dir`` as a Path.
     """
+    if not str(out_dir).strip():
+        raise InputError("empty output path", expected="a directory or a new path")
     target = Path(out_dir)
+    check_output_dir(target)
     if target.exists() and not target.is_dir():
         raise InputError(
             "output path is not a directory", file=str(target), expected="a directory or a new path"
@@ -805,8 +813,12 @@ def write_events(events: EventSet, out_dir: str | os.PathLike[str]) -> Path:
     if problems:
         raise InputError(f"invalid events, nothing written: {problems[0]}", file=str(target))
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as err:
+        raise InputError(f"cannot create the output directory ({err.strerror})", file=str(target),
+                         expected="a writable directory or a new path in one") from None
     try:
         for table in TABLES:
             _write_csv(frames[table], table, tmp / f"{table}.csv")
@@ -824,9 +836,34 @@ def write_events(events: EventSet, out_dir: str | os.PathLike[str]) -> Path:
         for table in TABLES:
             os.replace(tmp / f"{table}.csv", target / f"{table}.csv")
         return target
+    except OSError as err:
+        raise InputError(f"cannot write the output files ({err.strerror})", file=str(target),
+                         expected="a writable directory") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_output_dir(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`InputError` (before anything is written) when ``path`` cannot become an output
+    directory: it is an existing file, or its nearest existing ancestor is a file or not writable."""
+    target = Path(path)
+    if target.exists():
+        if not target.is_dir():
+            raise InputError("output path is not a directory", file=str(target),
+                             expected="a directory or a new path")
+        if not os.access(target, os.W_OK | os.X_OK):
+            raise InputError("output directory is not writable", file=str(target), expected="a writable directory")
+        return
+    parent = target.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError("output path is inside a file", file=str(target),
+                         expected=f"a path under a directory ({parent} is a file)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError("cannot create the output directory: parent is not writable", file=str(target),
+                         expected=f"a path under a writable directory ({parent} is read-only)")
 
 
 def _write_csv(frame: pd.DataFrame, table: TableName, path: Path) -> None:

@@ -1,0 +1,38 @@
+"""Keep secrets out of what we print, log or write: credentials inside URLs.
+
+Secrets (S3 keys, tokens, the password of ``VALKEY_URL=valkey://:pass@host:6379/0``) come from the environment
+only. Wherever a URL or a free-form message is shown, it goes through :func:`redact_url` or
+:func:`redact_text`, which replace the ``user:password@`` part of any ``scheme://user:password@host`` URL with
+``***@``. Nothing else is changed (host, port, path, query stay readable).
+"""
+
+from __future__ import annotations
+
+import re
+
+MASK = "***"
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@\s'\"\[\]]*)@")
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with any ``user:password@`` replaced by ``***@`` (``None`` stays ``None``).
+
+    >>> redact_url("valkey://:hunter2@127.0.0.1:6379/0")
+    'valkey://***@127.0.0.1:6379/0'
+    """
+    if url is None:
+        return None
+    return redact_text(str(url))
+
+
+def redact_text(text: str) -> str:
+    """Every URL with credentials inside ``text`` redacted (see :func:`redact_url`)."""
+    return _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+
+
+def has_credentials(url: str) -> bool:
+    """True when ``url`` carries a ``user[:password]@`` part."""
+    return _USERINFO.search(url) is not None
+
+
+__all__ = ["MASK", "redact_url", "redact_text", "has_credentials"]
