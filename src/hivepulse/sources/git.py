@@ -5,7 +5,10 @@ Rules (full text with examples: ``docs/git-source.md``):
 - **Deployments** come from tags matching globs/regexes (default: ``v1.2.3`` / ``1.2.3`` semantic-version tags,
   plus ``v1.2.3-hotfix...`` variants), from the first-parent commits of deploy branches, and/or from a
   deployments CSV (``finished_at, environment, commit_sha``). Finish time: tagger date (annotated tag),
-  committer date of the commit (lightweight tag, branch commit), or the file's ``finished_at``.
+  committer date of the commit (lightweight tag, branch commit), or the file's ``finished_at``. Without
+  ``{env}`` / ``:ENV``, a literal path segment of the pattern or branch name that is an environment alias
+  (``deploy/staging/*``, branch ``staging``) names the environment. Tags on the commit of the tag deployed just
+  before them in the environment are one deployment (the earliest tag).
 - **Changes**: per environment, deployments in finish order each claim the commits reachable from their commit
   and not already claimed by an earlier deployment of the same environment (``git rev-list this ^prev...``);
   same-second deployments go ancestor first, a deploy branch's commits in branch order.
@@ -13,8 +16,9 @@ Rules (full text with examples: ``docs/git-source.md``):
   (author date with ``author_date``). The primary environment's rows use the bare SHA as ``change_id``; other
   environments use ``<sha>@<environment>``.
 - **Signals**: reverts (incident on the deployment that shipped the reverted commit; the shipping deployment is
-  unplanned), hotfix tags/branches (unplanned), rollbacks (``rollback_of``; unplanned), and fix-only
-  deployments shortly after a failed one (unplanned, the recovery).
+  unplanned when no successful planned deployment lies between the two), hotfix tags/branches (unplanned),
+  rollbacks (``rollback_of``; unplanned), and fix-only deployments shortly after a successful deployment found
+  failed (unplanned, the recovery; after a failed attempt they are a planned retry).
 
 The graph is read with one ``git log`` (parsed while git still writes it) and one ``git for-each-ref`` (in a
 thread), then walked in Python over integer arrays (:mod:`hivepulse.sources.gitgraph`); author names and e-mails
@@ -27,6 +31,7 @@ import argparse
 import csv
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,11 +61,14 @@ class GitOptions:
 
     tag_patterns: tuple[str, ...] = ()
     """Globs over tag names (``*`` matches anything, ``{env}`` one path segment naming the environment);
-    ``GLOB:ENV`` sets the environment explicitly. Empty with no other source -> ``DEFAULT_TAG_REGEX``."""
+    ``GLOB:ENV`` sets the environment explicitly; otherwise a literal segment in ``ENVIRONMENT_ALIASES`` names
+    it. Empty with no other source -> ``DEFAULT_TAG_REGEX``."""
     tag_regexes: tuple[str, ...] = ()
-    """Regexes that must match the whole tag name; a named group ``env`` gives the environment."""
+    """Regexes that must match the whole tag name; a named group ``env`` gives the environment, else an alias
+    among the complete path segments of the regex's literal prefix."""
     deploy_branches: tuple[str, ...] = ()
-    """``NAME`` or ``NAME:ENV``: every first-parent commit of the branch is a deployment."""
+    """``NAME`` or ``NAME:ENV``: every first-parent commit of the branch is a deployment; without ``:ENV`` an
+    alias among the path segments of ``NAME`` names the environment."""
     deployments_file: str | None = None
     """CSV with ``finished_at, environment, commit_sha`` (optional ``deployment_id, status, version,
     started_at, kind``)."""
@@ -90,7 +98,8 @@ def add_git_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("git source (with --git PATH; rules: docs/git-source.md)")
     g.add_argument(
         "--tag-pattern", action="append", default=[], metavar="GLOB[:ENV]",
-        help="deployment tags by glob; {env} in the glob names the environment, e.g. 'deploy/{env}/*' "
+        help="deployment tags by glob; {env} in the glob names the environment, e.g. 'deploy/{env}/*', else "
+        ":ENV, else a literal segment such as staging/prod in 'deploy/staging/*' "
         "(repeatable; default: semantic-version tags v1.2.3 / 1.2.3)",
     )  # fmt: skip
     g.add_argument(
@@ -99,7 +108,8 @@ def add_git_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     g.add_argument(
         "--deploy-branch", action="append", default=[], metavar="NAME[:ENV]",
-        help="every first-parent commit of this branch is a deployment (repeatable)",
+        help="every first-parent commit of this branch is a deployment (repeatable); a branch named like an "
+        "environment (staging, prod, qa, ...) deploys there unless :ENV is given",
     )  # fmt: skip
     g.add_argument(
         "--deployments-file", metavar="CSV",
@@ -159,10 +169,92 @@ def options_from_args(args: argparse.Namespace) -> GitOptions:
 # ------------------------------------------------------------------------------------------ patterns
 
 
+ENVIRONMENT_ALIASES: dict[str, str | None] = {
+    "production": "production", "prod": "production", "prd": "production", "live": "production",
+    "staging": "staging", "stage": "staging", "stg": "staging",
+    "development": "development", "dev": "development",
+    "test": None, "testing": None, "qa": None, "uat": None,
+}  # fmt: skip
+"""Path segments that name an environment when a tag pattern or deploy branch names none (compared without
+case). The value is the environment; ``None`` keeps the segment as written (``qa`` -> ``qa``)."""
+
+
 @dataclass(frozen=True)
 class _Matcher:
     regex: re.Pattern[str]
     environment: str | None  # fixed environment, or None: use group "env" or the default
+
+
+def _alias_environment(segments: list[str], flag: str, text: str) -> tuple[str, str] | None:
+    """(environment, segment) named by the literal path ``segments``, None when none is an alias.
+
+    Raises :class:`InputError` when two segments name different environments."""
+    found: dict[str, str] = {}
+    for seg in segments:
+        if seg.lower() in ENVIRONMENT_ALIASES:
+            found.setdefault(ENVIRONMENT_ALIASES[seg.lower()] or seg, seg)
+    if len(found) > 1:
+        raise InputError(f"{flag}: the pattern names several environments ({', '.join(found)}); add :ENV",
+                         value=text, expected=f"{text}:ENV")  # fmt: skip
+    return next(iter(found.items()), None)
+
+
+def _glob_literal_segments(glob: str) -> list[str]:
+    """Path segments of a glob that hold no wildcard, class or ``{env}``."""
+    return [seg for seg in glob.split("/") if seg and not any(ch in seg for ch in "*?[{")]
+
+
+_REGEX_META = set(".^$*+?{}[]|()")
+
+
+def _regex_literal_segments(text: str) -> list[str]:
+    """Complete path segments of the literal prefix every match of ``text`` starts with.
+
+    ``deploy/staging/\\d+`` -> ``["deploy", "staging"]``. Empty when the regex starts with a non-literal, has
+    a top-level alternation (``a/x|b/y``: no common prefix) or the prefix holds no ``/``."""
+    depth, i, in_class = 0, 0, False
+    while i < len(text):  # a top-level '|' means the literal prefix does not cover every match
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            i += 1 + (text[i + 1 : i + 2] == "]")
+            continue
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return []
+        i += 1
+    out: list[str] = []
+    i = 1 if text.startswith("^") else 0
+    whole = True
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            nxt = text[i + 1 : i + 2]
+            if not nxt or nxt.isalnum():  # \d, \w, \b ...: not a literal
+                whole = False
+                break
+            lit, step = nxt, 2
+        elif ch in _REGEX_META:
+            whole = ch == "$" and i == len(text) - 1
+            break
+        else:
+            lit, step = ch, 1
+        if text[i + step : i + step + 1] in ("*", "?", "{", "+"):  # quantified: optional or repeated
+            whole = False
+            break
+        out.append(lit)
+        i += step
+    prefix = "".join(out)
+    segments = prefix.split("/")
+    return [s for s in (segments if whole else segments[:-1]) if s]
 
 
 def _glob_to_regex(glob: str) -> str:
@@ -199,29 +291,51 @@ class _Compiled:
     hotfix: re.Pattern[str]
     hotfix_bytes: re.Pattern[bytes]
     fix_types: frozenset[str]
+    notes: tuple[str, ...] = ()
+    """Environments inferred from patterns and branch names (for ``EventSet.notes``)."""
 
 
 def _compile(options: GitOptions) -> _Compiled:
     matchers: list[_Matcher] = []
-    for glob in options.tag_patterns:
-        env = None
+    notes: list[str] = []
+
+    def inferred(kind: str, text: str, hit: tuple[str, str] | None) -> str | None:
+        if hit is None:
+            return None
+        notes.append(f"Environment {hit[0]!r} inferred from {kind} {text!r} (path segment {hit[1]!r}); "
+                     "add ':ENV' to choose another.")  # fmt: skip
+        return hit[0]
+
+    for spec in options.tag_patterns:
+        glob, env = spec, None
         if ":" in glob:
             glob, env = glob.rsplit(":", 1)
             if not env:
                 raise InputError("--tag-pattern: empty environment after ':'", value=glob + ":")
         if glob.count("{env}") > 1 or (env and "{env}" in glob):
             raise InputError("--tag-pattern: a tag pattern may name the environment once", value=glob)
+        if env is None and "{env}" not in glob:
+            env = inferred("tag pattern", glob, _alias_environment(_glob_literal_segments(glob), "--tag-pattern",
+                                                                   glob))  # fmt: skip
         matchers.append(_Matcher(re.compile(_glob_to_regex(glob)), env))
     for text in options.tag_regexes:
         try:
-            matchers.append(_Matcher(re.compile(text), None))
+            compiled = re.compile(text)
         except re.error as exc:
             raise InputError(f"--tag-regex: invalid regular expression ({exc})", value=text) from None
+        env = None
+        if "env" not in compiled.groupindex:
+            env = inferred("tag regex", text, _alias_environment(_regex_literal_segments(text), "--tag-regex",
+                                                                 text))  # fmt: skip
+        matchers.append(_Matcher(compiled, env))
     branches: list[tuple[str, str]] = []
     for spec in options.deploy_branches:
         name, _, env = spec.partition(":")
         if not name:
             raise InputError("--deploy-branch: empty branch name", value=spec, expected="NAME[:ENV]")
+        if not env:
+            segments = [seg for seg in name.split("/") if seg]
+            env = inferred("deploy branch", name, _alias_environment(segments, "--deploy-branch", name)) or ""
         branches.append((name, env or options.default_environment))
     if not matchers and not branches and not options.deployments_file:
         matchers.append(_Matcher(re.compile(DEFAULT_TAG_REGEX), None))
@@ -236,7 +350,8 @@ def _compile(options: GitOptions) -> _Compiled:
         raise InputError("--fix-window-hours: must be a number of hours >= 0", value=options.fix_window_hours)
     if not options.default_environment:
         raise InputError("--deploy-env: must not be empty", value="")
-    return _Compiled(tuple(matchers), tuple(branches), hotfix, hotfix_bytes, frozenset(options.fix_types))
+    return _Compiled(tuple(matchers), tuple(branches), hotfix, hotfix_bytes, frozenset(options.fix_types),
+                     tuple(notes))  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------- deployments
@@ -256,11 +371,13 @@ class _Deployments:
     kind: list[str | None] = field(default_factory=list)
     hotfix_name: list[bool] = field(default_factory=list)
     order_key: list[int] = field(default_factory=list)  # epoch seconds that order the environment
+    source: list[str] = field(default_factory=list)  # "tag", "branch" or "file"
 
     def add(self, did: str, env: str, finished: int, commit: int, *, status: str = "success",
             version: str | None = None, started: int | None = None, kind: str | None = None,
-            hotfix: bool = False, order_key: int | None = None) -> None:  # fmt: skip
+            hotfix: bool = False, order_key: int | None = None, source: str = "tag") -> None:  # fmt: skip
         self.order_key.append(finished if order_key is None else order_key)
+        self.source.append(source)
         self.ids.append(did)
         self.envs.append(env)
         self.finished.append(finished)
@@ -273,6 +390,14 @@ class _Deployments:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def subset(self, rows: list[int]) -> _Deployments:
+        """The deployments at ``rows`` (in that order)."""
+        out = _Deployments()
+        for name in self.__dataclass_fields__:
+            values = getattr(self, name)
+            setattr(out, name, [values[r] for r in rows])
+        return out
 
 
 def _tag_deployments(graph: CommitGraph, refs: Refs, comp: _Compiled, options: GitOptions,
@@ -339,7 +464,7 @@ def _branch_deployments(graph: CommitGraph, refs: Refs, comp: _Compiled, deps: _
             sha = graph.shas[i].decode("ascii")
             ct = int(graph.committer_time[i])
             latest = ct if latest is None else max(latest, ct)  # the branch order wins over skewed dates
-            deps.add(f"{name}@{sha[:12]}", env, ct, i, version=sha[:12], order_key=latest)
+            deps.add(f"{name}@{sha[:12]}", env, ct, i, version=sha[:12], order_key=latest, source="branch")
 
 
 FILE_COLUMNS = ("finished_at", "environment", "commit_sha")
@@ -426,6 +551,7 @@ def _file_deployments(graph: CommitGraph, options: GitOptions, deps: _Deployment
             version=cell("version") or full[:12],
             started=started,
             kind=kind,
+            source="file",
         )
 
 
@@ -448,7 +574,7 @@ def read_git(path: str | os.PathLike[str], options: GitOptions = GitOptions()) -
     """
     comp = _compile(options)
     repo = gitgraph.open_repo(path)
-    notes: list[str] = []
+    notes: list[str] = list(comp.notes)
     with ThreadPoolExecutor(max_workers=1) as pool:  # refs are read while git log streams the graph
         refs_future = pool.submit(gitgraph.read_refs, repo.path)
         graph = gitgraph.read_graph(repo.path)
@@ -483,6 +609,16 @@ def read_git(path: str | os.PathLike[str], options: GitOptions = GitOptions()) -
                              "--deployments-file matching this repository (or --allow-no-deployments)")  # fmt: skip
         notes.append(f"No deployment found: {message}.")
 
+    generation_cache: list[np.ndarray] = []
+
+    def generation() -> np.ndarray:
+        if not generation_cache:
+            generation_cache.append(gitgraph.generations(graph))
+        return generation_cache[0]
+
+    if comp.tags and len(deps) > 1:
+        deps = _merge_same_commit_tags(deps, _env_orders(graph, deps, generation), notes)
+
     types, breaking, prs = graph.types, graph.breaking, graph.pr_numbers
     is_merge = graph.n_parents >= 2
     counted = ~is_merge | options.include_merges
@@ -490,26 +626,19 @@ def read_git(path: str | os.PathLike[str], options: GitOptions = GitOptions()) -
 
     finished = np.asarray(deps.finished, dtype=np.int64)
     commit = np.asarray(deps.commit, dtype=np.int64)
-    envs = np.asarray(deps.envs, dtype=object)
     success = np.asarray([s == "success" for s in deps.status], dtype=bool)
     n_deps = len(deps)
     kind = np.asarray([k or "planned" for k in deps.kind], dtype=object)
     rollback_of = np.full(n_deps, None, dtype=object)
     first = np.zeros(n_deps, dtype=bool)
     env_names = sorted(set(deps.envs), key=lambda e: (e != options.default_environment, e))
-    ct_of_commit = graph.committer_time[commit] if n_deps else np.zeros(0, np.int64)
     results: list[_EnvResult] = []
     shallow_cut = [graph.index[s.encode()] for s in repo.shallow_commits if s.encode() in graph.index]
     at_risk_changes, at_risk_deps = 0, 0
 
-    order_key = np.asarray(deps.order_key, dtype=np.int64)
-    gen = np.zeros(n_deps, dtype=np.int64)
-    if any(_has_ties(order_key[envs == env], commit[envs == env]) for env in env_names):
-        gen = gitgraph.generations(graph)[commit]  # same-second deployments: ancestors first
-    id_text = np.asarray(deps.ids, dtype=object).astype(str)
+    orders = _env_orders(graph, deps, generation)
     for env in env_names:
-        rows = np.flatnonzero(envs == env)
-        order = rows[np.lexsort((id_text[rows], ct_of_commit[rows], gen[rows], order_key[rows]))]
+        order = orders[env]
         starts = [int(commit[r]) if success[r] else -1 for r in order]
         owner_pos = gitgraph.assign_owners(graph, starts)
         owner = np.where(owner_pos >= 0, order[np.maximum(owner_pos, 0)], -1) if len(order) else owner_pos
@@ -534,10 +663,9 @@ def read_git(path: str | os.PathLike[str], options: GitOptions = GitOptions()) -
                 at_risk_deps += len(hit)
                 at_risk_changes += int((np.isin(owner, list(hit)) & counted).sum())
 
-    incidents = _revert_incidents(graph, results, deps, finished, kind, times, options, notes)
-    _rework_kinds(
-        graph, results, deps, comp, options, finished, success, kind, rollback_of, incidents, counted
-    )
+    incidents, revert_fixes = _revert_incidents(graph, results, deps, finished, times, options, notes)
+    _rework_kinds(graph, results, deps, comp, options, finished, success, kind, rollback_of, incidents,
+                  revert_fixes, counted)  # fmt: skip
 
     if repo.shallow:
         notes.append(
@@ -561,6 +689,59 @@ def read_git(path: str | os.PathLike[str], options: GitOptions = GitOptions()) -
     return event_set(deployments, changes, incidents_frame, source=f"git:{repo.path}", notes=notes)
 
 
+def _env_orders(graph: CommitGraph, deps: _Deployments, generation: Callable[[], np.ndarray]
+                ) -> dict[str, np.ndarray]:  # fmt: skip
+    """Per environment, the deployment row numbers in deployment order: order key (finish time; a deploy
+    branch's running latest date), then ancestors first among ties (generation number, computed only when two
+    deployments of different commits share a second), then the commit's committer date, then the id."""
+    commit = np.asarray(deps.commit, dtype=np.int64)
+    envs = np.asarray(deps.envs, dtype=object)
+    order_key = np.asarray(deps.order_key, dtype=np.int64)
+    ct_of_commit = graph.committer_time[commit] if len(deps) else np.zeros(0, np.int64)
+    env_names = sorted(set(deps.envs))
+    gen = np.zeros(len(deps), dtype=np.int64)
+    if any(_has_ties(order_key[envs == env], commit[envs == env]) for env in env_names):
+        gen = generation()[commit]  # same-second deployments: ancestors first
+    id_text = np.asarray(deps.ids, dtype=object).astype(str)
+    out: dict[str, np.ndarray] = {}
+    for env in env_names:
+        rows = np.flatnonzero(envs == env)
+        out[env] = rows[np.lexsort((id_text[rows], ct_of_commit[rows], gen[rows], order_key[rows]))]
+    return out
+
+
+def _merge_same_commit_tags(
+    deps: _Deployments, orders: dict[str, np.ndarray], notes: list[str]
+) -> _Deployments:
+    """One deployment per run of tags on the same commit, consecutive in an environment's order.
+
+    ``v1.2.3`` and ``1.2.3`` (or an alias ``v1.2``) on one commit are one deployment: the first tag in the
+    order (the earliest; ties by name) keeps its id, version and finish time; the others are dropped and named
+    in a note. A hotfix name on any of them makes the deployment a hotfix. A tag on a commit deployed earlier
+    with another deployment in between is not merged (a rollback, or a re-deployment)."""
+    drop: set[int] = set()
+    merged: list[str] = []
+    for order in orders.values():
+        prev = head = -1
+        for r in order.tolist():
+            if (prev >= 0 and deps.source[r] == "tag" and deps.source[prev] == "tag"
+                    and deps.commit[r] == deps.commit[prev]):  # fmt: skip
+                drop.add(r)
+                deps.hotfix_name[head] = deps.hotfix_name[head] or deps.hotfix_name[r]
+                merged.append(f"{deps.ids[r]} -> {deps.ids[head]}")
+            else:
+                head = r
+            prev = r
+    if not drop:
+        return deps
+    notes.append(
+        f"{len(drop)} tag(s) name the same commit as the tag deployed just before them in their environment and "
+        "were merged into it (one deployment, finished at the earliest tag): " + ", ".join(merged[:10])
+        + (" ..." if len(merged) > 10 else "")
+    )  # fmt: skip
+    return deps.subset([r for r in range(len(deps)) if r not in drop])
+
+
 def _has_ties(keys: np.ndarray, commits: np.ndarray) -> bool:
     """True when two deployments of different commits share an order key (finished in the same second)."""
     if len(keys) < 2:
@@ -570,12 +751,16 @@ def _has_ties(keys: np.ndarray, commits: np.ndarray) -> bool:
 
 
 def _revert_incidents(graph: CommitGraph, results: list[_EnvResult], deps: _Deployments, finished: np.ndarray,
-                      kind: np.ndarray, times: np.ndarray, options: GitOptions, notes: list[str]) -> list[dict]:  # fmt: skip
-    """Revert signal, per environment: the deployment that first shipped a reverted commit gets an incident;
-    the deployment shipping the revert becomes unplanned (``kind`` is updated in place)."""
+                      times: np.ndarray, options: GitOptions, notes: list[str]
+                      ) -> tuple[list[dict], dict[int, set[int]]]:  # fmt: skip
+    """Revert signal, per environment: the deployment that first shipped a reverted commit gets an incident.
+
+    Returns the incident rows and, per deployment shipping a revert (D_R), the deployments whose commits it
+    reverts (D_O); :func:`_rework_kinds` decides from them whether D_R is unplanned."""
     incidents: list[dict] = []
+    fixes: dict[int, set[int]] = {}
     if not options.revert_signal:
-        return incidents
+        return incidents, fixes
     revert_pairs: list[tuple[int, int]] = []
     unresolved = 0
     for r, targets in graph.reverts.items():
@@ -603,7 +788,7 @@ def _revert_incidents(graph: CommitGraph, results: list[_EnvResult], deps: _Depl
             ):  # odd clocks: a revert tagged before it was committed
                 opened = resolved
             if d_r >= 0:
-                kind[d_r] = "unplanned"
+                fixes.setdefault(d_r, set()).add(d_o)
             sha12 = graph.shas[r].decode("ascii")[:12]
             iid = f"revert:{sha12}" if res.env == options.default_environment else f"revert:{sha12}@{res.env}"
             if iid in used:  # one revert commit undoing several commits
@@ -611,13 +796,28 @@ def _revert_incidents(graph: CommitGraph, results: list[_EnvResult], deps: _Depl
             used.add(iid)
             incidents.append({"incident_id": iid, "opened_at": opened, "resolved_at": resolved,
                               "deployment_id": deps.ids[d_o], "environment": res.env})  # fmt: skip
-    return incidents
+    return incidents, fixes
 
 
 def _rework_kinds(graph: CommitGraph, results: list[_EnvResult], deps: _Deployments, comp: _Compiled,
                   options: GitOptions, finished: np.ndarray, success: np.ndarray, kind: np.ndarray,
-                  rollback_of: np.ndarray, incidents: list[dict], counted: np.ndarray) -> None:  # fmt: skip
-    """Hotfix signal and the fix-only follow-up rule, per environment in finish order (``kind`` in place)."""
+                  rollback_of: np.ndarray, incidents: list[dict], revert_fixes: dict[int, set[int]],
+                  counted: np.ndarray) -> None:  # fmt: skip
+    """Hotfix, revert and fix-only rules, per environment in deployment order (``kind`` updated in place).
+
+    Walking in order, the kinds of earlier deployments are final when a deployment D is decided:
+
+    - hotfix: a hotfix tag name or a shipped hotfix merge / ``hotfix:`` change makes D unplanned;
+    - revert: D ships a revert of a commit first shipped by D_O, D_O came before D and no successful planned
+      deployment lies between them (D_O is the latest planned one, or D_O is unplanned and nothing planned
+      followed it): the revert directly fixes what runs, D is unplanned. Otherwise D only resolves D_O's
+      incident and stays planned (the engine would otherwise blame the innocent planned deployment before D);
+    - fix-only: P = the latest successful deployment before D (failed attempts skipped: they changed
+      nothing) is *found failed* (an incident names it, it was rolled back, or an unplanned deployment
+      followed it: the engine's rule), D finished within the window after P, and every change D ships is a
+      fix: D is unplanned. After a failed attempt on a deployment that is not found failed, D is a planned
+      retry (the engine's next-good-deployment rule makes it the attempt's recovery).
+    """
     n, n_deps = len(graph), len(deps)
     types, is_merge = graph.types, graph.n_parents >= 2
     row_of = {d: k for k, d in enumerate(deps.ids)}
@@ -629,32 +829,36 @@ def _rework_kinds(graph: CommitGraph, results: list[_EnvResult], deps: _Deployme
             if is_merge[i] and MERGE_SUBJECT_RE.match(subject) and hb.search(subject):
                 hotfix_merge[i] = True
         hotfix_merge |= np.asarray([t == "hotfix" for t in types], dtype=bool)
-    failed_by_signal = {row_of[i["deployment_id"]] for i in incidents}
-    failed_by_signal |= {row_of[x] for x in rollback_of if x is not None}
+    found_by_signal = {row_of[i["deployment_id"]] for i in incidents}
+    found_by_signal |= {row_of[x] for x in rollback_of if x is not None}
     window = options.fix_window_hours * 3600.0
     for res in results:
         owned = res.owner >= 0
         n_changes = np.bincount(res.owner[owned & counted], minlength=n_deps)
         n_fixes = np.bincount(res.owner[owned & counted & fix_type], minlength=n_deps)
         n_hot = np.bincount(res.owner[owned & hotfix_merge], minlength=n_deps)
-        failed = set(failed_by_signal)
-        prev = -1
+        position = {int(r): k for k, r in enumerate(res.order.tolist())}
+        found_failed = set(found_by_signal)  # successful deployments later found failed
+        prev_ok = -1  # latest successful deployment so far
         last_planned_ok = -1
         for r in res.order.tolist():
             if options.hotfix_signal and (deps.hotfix_name[r] or n_hot[r] > 0) and kind[r] == "planned":
                 kind[r] = "unplanned"
-            if (kind[r] == "planned" and window > 0 and prev >= 0 and prev in failed
-                    and 0 <= finished[r] - finished[prev] <= window and n_changes[r] > 0 and n_fixes[r] == n_changes[r]):  # fmt: skip
+            if kind[r] == "planned" and r in revert_fixes:
+                floor = position[last_planned_ok] if last_planned_ok >= 0 else -1
+                if any(floor <= position[o] < position[r] for o in revert_fixes[r]):
+                    kind[r] = "unplanned"
+            if (kind[r] == "planned" and window > 0 and prev_ok >= 0 and prev_ok in found_failed
+                    and 0 <= finished[r] - finished[prev_ok] <= window and n_changes[r] > 0
+                    and n_fixes[r] == n_changes[r]):  # fmt: skip
                 kind[r] = "unplanned"
-            if success[r] and kind[r] == "unplanned" and last_planned_ok >= 0:
-                failed.add(
-                    last_planned_ok
-                )  # mirrors the engine: an unplanned deployment fixes the last planned one
             if not success[r]:
-                failed.add(r)
+                continue
+            if kind[r] == "unplanned" and last_planned_ok >= 0:
+                found_failed.add(last_planned_ok)  # mirrors the engine: an unplanned deployment fixes it
             elif kind[r] == "planned":
                 last_planned_ok = r
-            prev = r
+            prev_ok = r
 
 
 def _describe_tag_rules(options: GitOptions) -> str:
