@@ -589,3 +589,41 @@ def test_header_with_unterminated_quote(tmp_path: Path):
     )
     with pytest.raises(InputError, match="deployments.csv, line 1: header has an unterminated quote"):
         read_events(folder)
+
+
+def test_lowercase_z_is_utc_and_epoch_numbers_are_unparsable(tmp_path):
+    """RFC 3339 allows "z"; an epoch number is not ISO-8601, so --assume-utc would not help: say unparsable."""
+    from hivepulse.errors import InputError
+    from hivepulse.sources.files import read_events
+
+    (tmp_path / "changes.csv").write_text("change_id,committed_at,deployment_id\n")
+    (tmp_path / "deployments.csv").write_text(
+        "deployment_id,environment,finished_at,status\nd1,production,2026-01-05T09:00:00z,success\n"
+    )
+    events = read_events(tmp_path)
+    assert str(events.deployments["finished_at"].iloc[0]) == "2026-01-05 09:00:00+00:00"
+    (tmp_path / "deployments.csv").write_text(
+        "deployment_id,environment,finished_at,status\nd1,production,1767603600,success\n"
+    )
+    for assume_utc in (False, True):
+        with pytest.raises(InputError, match=r"line 2, column 'finished_at': unparsable timestamp"):
+            read_events(tmp_path, assume_utc=assume_utc)
+
+
+def test_source_notes_survive_export(tmp_path):
+    """A source's caveats (e.g. a shallow clone) travel with the exported files in notes.txt."""
+    import pandas as pd
+
+    from hivepulse.model import event_set
+    from hivepulse.sources.files import read_events, write_events
+
+    deployments = pd.DataFrame({"deployment_id": ["d1"], "environment": ["production"],
+                                "finished_at": ["2026-01-05T09:00:00Z"], "status": ["success"]})
+    changes = pd.DataFrame({"change_id": ["c1"], "committed_at": ["2026-01-05T08:00:00Z"],
+                            "deployment_id": ["d1"]})
+    note = "shallow clone: history is cut at 10 commits; 3 changes' lead times are at risk"
+    write_events(event_set(deployments, changes, notes=[note]), tmp_path / "out")
+    assert note in read_events(tmp_path / "out").notes
+    write_events(event_set(deployments, changes), tmp_path / "out")  # re-export without notes
+    assert not (tmp_path / "out" / "notes.txt").exists()
+    assert note not in read_events(tmp_path / "out").notes

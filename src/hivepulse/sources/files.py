@@ -102,6 +102,7 @@ def read_events(path: str | os.PathLike[str], *, assume_utc: bool = False) -> Ev
         notes.extend(table_notes)
         sources[table] = raw
     _check_references(frames, sources, located)
+    notes = _read_source_notes(root) + notes
     return EventSet(
         deployments=_canonical("deployments", frames.get("deployments")),
         changes=_canonical("changes", frames.get("changes")),
@@ -109,6 +110,32 @@ def read_events(path: str | os.PathLike[str], *, assume_utc: bool = False) -> Ev
         source=str(root),
         notes=notes,
     )
+
+
+NOTES_FILE = "notes.txt"
+"""Data-quality notes of the source that produced an event directory (e.g. "history is cut at 500 commits"),
+one per line, written by :func:`write_events` and read back by :func:`read_events`, so exported events keep
+their caveats. Lines starting with ``#`` and blank lines are ignored."""
+
+
+def _read_source_notes(root: Path) -> list[str]:
+    path = root / NOTES_FILE
+    if not path.is_file():
+        return []
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError("not UTF-8 text", file=str(path), line=text_line(path, err.start),
+                         expected="UTF-8 notes, one per line") from None
+    except OSError as err:
+        raise InputError(f"cannot read ({err.strerror})", file=str(path)) from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def text_line(path: Path, offset: int) -> int:
+    """1-based line number of byte ``offset`` in ``path``."""
+    with open(path, "rb") as fh:
+        return fh.read(offset).count(b"\n") + 1
 
 
 def _canonical(table: TableName, frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -657,7 +684,9 @@ def _convert(
         numbers = pd.array(np.where(empty, "0", values).astype(np.int64), dtype="Int64")
         numbers[empty] = pd.NA
         return pd.Series(numbers), None, 0
-    # datetime
+    # datetime (RFC 3339 allows a lowercase "z": read it as "Z")
+    if any(v[-1:] == "z" for v in values):
+        values = np.array([v[:-1] + "Z" if v[-1:] == "z" else v for v in values], dtype=object)
     parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=True, errors="coerce")
     problems: list[tuple[int, str, str]] = []
     unparsable = _first(~empty & parsed.isna().to_numpy())
@@ -668,7 +697,8 @@ def _convert(
     out_of_range = _first((parsed.notna() & ((parsed < _TS_MIN) | (parsed > _TS_MAX))).to_numpy())
     if out_of_range is not None:
         problems.append((out_of_range, "timestamp out of range", "a time between 1677-09-22 and 2262-04-11"))
-    naive = ~empty & ~_has_offset(values, empty)
+    # only values that parse can be "without offset"; an epoch number or free text is "unparsable"
+    naive = ~empty & parsed.notna().to_numpy() & ~_has_offset(values, empty)
     n_naive = int(naive.sum())
     if n_naive and not assume_utc:
         i = _first(naive)
@@ -822,6 +852,13 @@ def write_events(events: EventSet, out_dir: str | os.PathLike[str]) -> Path:
     try:
         for table in TABLES:
             _write_csv(frames[table], table, tmp / f"{table}.csv")
+        source_notes = [" ".join(str(n).split()) for n in events.notes if str(n).strip()]
+        if source_notes:
+            (tmp / NOTES_FILE).write_text(
+                "# data-quality notes of the source these events came from (hivepulse)\n"
+                + "\n".join(dict.fromkeys(source_notes)) + "\n",
+                encoding="utf-8",
+            )
         try:
             read_events(tmp)
         except InputError as err:
@@ -835,6 +872,10 @@ def write_events(events: EventSet, out_dir: str | os.PathLike[str]) -> Path:
             return target
         for table in TABLES:
             os.replace(tmp / f"{table}.csv", target / f"{table}.csv")
+        if (tmp / NOTES_FILE).exists():
+            os.replace(tmp / NOTES_FILE, target / NOTES_FILE)
+        else:  # a stale notes file would describe other events
+            (target / NOTES_FILE).unlink(missing_ok=True)
         return target
     except OSError as err:
         raise InputError(f"cannot write the output files ({err.strerror})", file=str(target),
