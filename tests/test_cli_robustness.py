@@ -6,9 +6,8 @@ traceback, and never a half-written output: the output directory is absent or un
 argparse usage errors (exit 2, usage + one error line) are accepted for flag syntax.
 
 Commands run in process through :func:`hivepulse.cli.main` (stderr via capsys); a few run as real processes
-(non-UTF-8 bytes in argv, a port already taken). Permission cases skip when running as root. ``hivepulse
-retro`` cases that still fail are ``xfail`` with the defect named (commands/retro.py belongs to another
-helper); they turn into passes once fixed.
+(non-UTF-8 bytes in argv, a port already taken). Permission cases skip when running as root. ``RETRO_DEFECTS``
+are the ``hivepulse retro`` cases that once crashed (each named by its old symptom); they must stay fixed.
 """
 
 from __future__ import annotations
@@ -475,10 +474,8 @@ RETRO_DEFECTS = [
 ]
 
 
-@pytest.mark.xfail(reason="defects in commands/retro.py, reported to the lead (owned by another helper)",
-                   strict=False)
 @pytest.mark.parametrize(("args", "defect"), RETRO_DEFECTS, ids=[d for _a, d in RETRO_DEFECTS])
-def test_retro_known_defects(args: list[str], defect: str, retro_files: Path, events_dir: Path, capsys) -> None:
+def test_retro_former_defects(args: list[str], defect: str, retro_files: Path, events_dir: Path, capsys) -> None:
     argv = ["retro", "--no-progress", *[str(events_dir) if a == "EV" else a for a in args]]
     if "--output-dir" not in args:
         argv += ["--output-dir", "rout"]

@@ -66,9 +66,37 @@ def outputs(root: Path) -> list[Path]:
 # ---------------------------------------------------------------------------------------------- scenarios
 
 
+PROFILED = "20260520T090000Z-1"  # a profiling run recorded inside the sample's iteration [2026-05-11, 2026-05-25)
+
+
+def profiling_run(root: Path, run_id: str, recorded_at: str, hit_ratio: float) -> None:
+    from hivepulse.bench.findings import findings
+
+    def scenario(name, cache, client, p50, calls, hit=None, n=300, bound=None):
+        return {"name": name, "cache": cache, "client": client, "latency_ms": 100, "requests": n, "p50_ms": p50,
+                "p90_ms": p50, "p99_ms": 2 * p50, "upstream_calls_per_1000": calls, "hit_ratio": hit,
+                "errors": 0, "baseline_scenario": "none-naive", "upstream_bound_per_1000": bound, "boxes": 3}
+
+    doc = {"run_id": run_id, "machine": {"recorded_at": recorded_at}, "scenarios": [
+        scenario("none-naive", "none", "naive", 412.0, 3000.0, n=30),
+        scenario("memory-naive", "memory", "naive", 2.5, 12.0, hit=hit_ratio, bound=20.0),
+        scenario("valkey-pooled", "valkey", "pooled", 1.9, 3.0, hit=1.0, bound=20.0)]}
+    doc["findings"] = findings(doc)
+    (root / run_id).mkdir(parents=True)
+    (root / run_id / "results.json").write_text(json.dumps(doc), encoding="utf-8")
+
+
 def build_sample(d: Path) -> None:
-    run_ok("retro", "--path", str(REPO / "data" / "sample"), "--output-dir", "retro", "--findings", "",
-           "--no-progress", cwd=d)
+    """`hivepulse retro` with the defaults from a directory outside the repository (the packaged sample, the
+    default findings directory), which holds two profiling runs: one recorded inside the iteration (hit ratio
+    0.42: a problem) and one recorded today (hit ratio 0.13), which must not count."""
+    from datetime import UTC, datetime
+
+    root = d / "profiling" / "results"
+    profiling_run(root, PROFILED, "2026-05-20T09:00:00+00:00", 0.42)
+    now = datetime.now(UTC)
+    profiling_run(root, now.strftime("%Y%m%dT%H%M%SZ-9"), now.isoformat(timespec="seconds"), 0.13)
+    run_ok("retro", "--output-dir", "retro", "--no-progress", cwd=d)
 
 
 ITER = "2026-03-02_2026-03-16"
@@ -179,8 +207,10 @@ def test_sample_records_and_report(sample):
     actions = load(rec / "actions.json")["actions"]
     assert 1 <= len(actions) <= 3
     for a in actions:
-        assert re.search(r"\(n=\d+, CI ", a["evidence"]), a["evidence"]
+        pattern = r"\(n=\d+ lookups\).*; reach: " if a["signal"] == "finding" else r"\(n=\d+, CI "
+        assert re.search(pattern, a["evidence"]), a["evidence"]
         assert a["owner"] == "" and a["due"] == "2026-06-08" and a["target_text"] and a["watch"]
+    assert len({a["action_id"] for a in actions}) == len(actions)
     ledger = load(sample / "retro" / "ledger.json")
     assert [a["id"] for a in ledger["iterations"]["2026-05-11_2026-05-25"]["actions"]] == [a["id"] for a in actions]
     readme = (rec / "README.md").read_text()
@@ -189,6 +219,24 @@ def test_sample_records_and_report(sample):
     html = (rec / "retro.html").read_text()
     assert 'class="hp-headline"' in html and "<h2>Headline</h2>" in html
     assert "from hivepulse" not in html  # no code cells
+    assert "Retrospective Prime Directive" in html
+
+
+def test_sample_outside_the_repo_uses_the_packaged_sample_and_the_profiling_run_of_the_iteration(sample):
+    rec = sample / "retro" / "2026-05-11_2026-05-25"
+    readme = (rec / "README.md").read_text()
+    assert "Source: the sample data shipped with hivepulse" in readme
+    evidence = readme.split("## Profiling evidence", 1)[1].split("## ", 1)[0]
+    assert f"Run `{PROFILED}`, recorded 2026-05-20 09:00 UTC" in evidence
+    assert "| problem | memory-naive | hit ratio 0.42 under naive client with memory cache (n=300" in evidence
+    assert "| good news | valkey-pooled | hit ratio 1.00" in evidence
+    html = (rec / "retro.html").read_text()
+    assert 'class="hp-profiling"' in html and f"<code>{PROFILED}</code>" in html
+    assert "hit ratio 0.13" not in readme + html  # today's run lies outside May 2026
+    actions = {a["action_id"]: a for a in load(rec / "actions.json")["actions"]}
+    hit = actions["raise-cache-hit-ratio"]  # the problem competes with the DORA actions and wins here:
+    # reach 0.58 (misses) x impact 1 (gap 0.475) x confidence 0.8 (n=300, lab cap) / effort 1 = 0.464
+    assert (hit["score"], hit["comparator"], hit["target"]) == (0.464, ">=", 0.8)
     assert not re.search(r"<script[^>]+src=\"https?:", html)  # works offline
 
 

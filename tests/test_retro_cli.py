@@ -24,8 +24,10 @@ def retro(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(("args", "notes", "message"), [
-    (["--tz", "Mars/Base"], None, "column 'tz': unknown time zone: got 'Mars/Base'"),
-    (["--since", "2026-05-20", "--until", "2026-05-11"], None, "empty window"),
+    # a flag's error names the flag, not a notebook column
+    (["--tz", "Mars/Base"], None, "error: --tz (tz): unknown time zone: got 'Mars/Base'"),
+    (["--since", "2026-05-20", "--until", "2026-05-11"], None, "error: --until (until): empty window"),
+    (["--max-actions", "-1"], None, "error: --max-actions (max_actions): bad value: got '-1'; expected an integer >= 0"),
     ([], "to_improve:\n  - text: slow\n    votes: -1\n",
      "out/notes/2026-05-11_2026-05-25.yaml, line 3, column 'to_improve[0].votes': bad votes"),
     ([], "went_wel:\n  - calm\n", "line 1, column 'went_wel': unknown section; expected went_well or to_improve"),
@@ -60,3 +62,20 @@ def test_flags_override_the_file_key_by_key(tmp_path):
     merged = merge_parameters(defaults, read_parameters_file(str(params)), {"max_actions": 1, "since": "2026-04-13"})
     # defaults < file < flags, per key: since from the flag, until from the file, max_actions from the flag
     assert (merged["since"], merged["until"], merged["max_actions"]) == ("2026-04-13", "2026-05-11", 1)
+
+
+def test_unreadable_parameter_files_and_huge_windows_are_input_errors(tmp_path):
+    from hivepulse.commands.retro import notebook_defaults
+    from hivepulse.retro.record import resolve_window
+
+    (tmp_path / "date.yaml").write_text("since: 2026-13-01\n", encoding="utf-8")  # YAML's date constructor fails
+    (tmp_path / "bin.yaml").write_bytes(b"\xc9\x00\xff" * 5)
+    (tmp_path / "nb.ipynb").write_text("not json", encoding="utf-8")
+    with pytest.raises(InputError, match=r"date.yaml: bad value"):
+        read_parameters_file(str(tmp_path / "date.yaml"))
+    with pytest.raises(InputError, match=r"bin.yaml: not UTF-8 text"):
+        read_parameters_file(str(tmp_path / "bin.yaml"))
+    with pytest.raises(InputError, match=r"nb.ipynb: not a Jupyter notebook"):
+        notebook_defaults(tmp_path / "nb.ipynb")
+    with pytest.raises(InputError, match=r"column 'iteration_days': bad iteration_days"):
+        resolve_window(None, "2026-05-25", 99999999999)

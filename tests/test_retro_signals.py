@@ -104,10 +104,16 @@ def test_missing_data_only_where_expected():
     assert missing == ["lead_time"]  # no failures: recovery time is not applicable, not missing
 
 
-def test_findings_become_signals():
-    found = sig.detect(metrics(), findings=[{"metric": "p95_latency_ms", "value": 850.0, "text": "p95 850 ms"}])
-    f = next(s for s in found if s.kind == "finding")
-    assert (f.metric, f.value, f.evidence) == ("p95_latency_ms", 850.0, "p95 850 ms")
+def test_only_problem_findings_become_signals():
+    listed = {"metric": "p95_latency_ms", "value": 850.0, "text": "p95 850 ms (n=200)"}  # no kind: evidence only
+    good = {**listed, "kind": "good", "threshold": 1000.0}
+    bad = {**listed, "kind": "problem", "threshold": 500.0, "n": 200, "reach": 0.2, "reach_text": "20% of requests"}
+    found = [s for s in sig.detect(metrics(), findings=[listed, good, bad]) if s.kind == "finding"]
+    assert len(found) == 1
+    f = found[0]
+    # gap (850 - 500) / 500 = 0.7 -> impact 2; n=200 -> 1.0, capped at 0.8 (a lab measurement)
+    assert (f.metric, f.value, f.reach, f.impact, f.confidence) == ("p95_latency_ms", 850.0, 0.2, 2.0, 0.8)
+    assert f.evidence == "p95 850 ms (n=200); reach: 20% of requests"
 
 
 def test_claims_only_significant_changes():

@@ -5,7 +5,10 @@ Parameters come from the notebook's defaults, then ``-f params.yaml``, then flag
 here exactly as the notebook would (``hivepulse.retro.record.resolve_window``) and passed explicitly, so the
 command knows the iteration id. Output: ``<output_dir>/<iteration>/`` with the records, ``retro.html`` (no
 code) and ``retro.ipynb`` (the executed notebook). On a failing cell the executed notebook is kept under
-``<output_dir>/runs/`` and the command exits non-zero naming the cell. See ``docs/retro.md``.
+``<output_dir>/runs/`` and the command exits non-zero naming the cell. The notebook's last cell writes the
+records and the ledger; the command backs up the iteration's record directory and the ledger before the run
+and restores them when the run or the HTML export fails, so records and report never disagree. See
+``docs/retro.md``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +59,8 @@ HELP = {
     "notes": "team notes file or directory (default <output-dir>/notes/<iteration>.yaml)",
     "output_dir": "workspace for records, ledger.json, actions.yaml, notes/",
     "max_actions": "at most this many action items",
-    "findings": "profiling results directory (issue 6)",
+    "findings": "profiling results directory (the newest run recorded in the iteration counts) or one run "
+                "directory (always used); empty: none",
 }
 
 
@@ -76,7 +84,11 @@ def notebook_defaults(notebook: Path) -> dict[str, Any]:
     """The values of the notebook's ``parameters`` cell (literal assignments only)."""
     import nbformat
 
-    nb = nbformat.read(str(notebook), as_version=4)
+    try:
+        nb = nbformat.read(str(notebook), as_version=4)
+    except (ValueError, UnicodeDecodeError, nbformat.reader.NotJSONError) as exc:
+        raise InputError("not a Jupyter notebook", file=str(notebook),
+                         expected=f"an .ipynb file ({type(exc).__name__})") from None
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
             out: dict[str, Any] = {}
@@ -97,13 +109,20 @@ def read_parameters_file(path: str) -> dict[str, Any]:
     if not p.is_file():
         raise InputError("parameters file not found", file=path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path,
+                         expected="a YAML mapping of parameter: value") from None
+    try:
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError("not valid YAML", file=path, line=mark.line + 1 if mark else None) from None
+    except ValueError as exc:  # e.g. a YAML date that is no date (2026-13-01)
+        raise InputError(f"bad value ({exc})", file=path, expected="valid dates YYYY-MM-DD") from None
     if not isinstance(data, dict):
         raise InputError("bad parameters file", file=path, expected="a YAML mapping of parameter: value")
-    lines = _key_lines(p.read_text(encoding="utf-8"))
+    lines = _key_lines(text)
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = str(key).replace("-", "_")
@@ -152,38 +171,108 @@ def merge_parameters(defaults: dict[str, Any], file_params: dict[str, Any], flag
     return params
 
 
+def flag_error(err: InputError, flags: dict[str, Any], file_params: dict[str, Any],
+               parameters_file: str | None) -> InputError:
+    """``err`` (raised with ``column=<parameter>``) restated for where the value came from: a flag
+    (``--max-actions: bad value: got -1; expected ...``) or the parameters file (file, line and key); other
+    errors unchanged."""
+    name = err.column
+    if err.file is not None or name not in PARAMETERS:
+        return err
+    reason = "bad value" if err.reason == f"bad {name}" else err.reason
+    if flags.get(name) is not None:  # "--max-actions (max_actions): ..." names the flag and its parameter
+        return InputError(f"--{name.replace('_', '-')} ({name}): {reason}", value=err.value, expected=err.expected)
+    if name in file_params and parameters_file:
+        line = _key_lines(Path(parameters_file).read_text(encoding="utf-8")).get(name)
+        return InputError(reason, file=parameters_file, line=line, column=name, value=err.value,
+                          expected=err.expected)
+    return err
+
+
+def check_parameters(flags: dict[str, Any], file_params: dict[str, Any], defaults: dict[str, Any],
+                     parameters_file: str | None = None) -> dict[str, Any]:
+    """Merge and check the parameters before any kernel starts (exit 2, one line naming the flag, or the
+    file, line and key, the value came from); returns the merged parameters."""
+    from hivepulse.retro.params import RetroParams, preflight, source_path
+
+    try:
+        params = merge_parameters(defaults, file_params, flags)
+        if params.get("source") not in ("events", "git"):
+            raise InputError("unknown source", column="source", value=params.get("source"),
+                             expected="events or git")
+        if not source_path(params["path"]).exists():
+            raise InputError("source path not found", file=params["path"],
+                             expected="an events directory or a git clone")
+        out = Path(params["output_dir"])
+        if out.exists() and not out.is_dir():
+            raise InputError("output directory is a file", file=str(out),
+                             expected="a directory (created when missing)")
+        known = set(RetroParams.__dataclass_fields__)
+        preflight(RetroParams(**{k: v for k, v in params.items() if k in known}))
+    except InputError as err:
+        raise flag_error(err, flags, file_params, parameters_file) from None
+    return params
+
+
+@contextmanager
+def keep_records_until_done(out_dir: Path, ident: str) -> Iterator[None]:
+    """Back up ``<out_dir>/<ident>/`` and ``<out_dir>/ledger.json`` before the run; if the block fails
+    (a cell, the HTML export, anything), put both back as they were (or remove what the run created), so
+    the records, the ledger and ``retro.html`` never disagree. The backup lives in a hidden temporary
+    directory beside them and is removed at the end."""
+    record_dir, ledger = out_dir / ident, out_dir / "ledger.json"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    backup = Path(tempfile.mkdtemp(prefix=f".{ident}.", suffix=".backup", dir=out_dir))
+    try:
+        had_dir, had_ledger = record_dir.is_dir(), ledger.is_file()
+        if had_dir:
+            shutil.copytree(record_dir, backup / "records", symlinks=True)
+        if had_ledger:
+            shutil.copy2(ledger, backup / "ledger.json")
+        try:
+            yield
+        except BaseException:
+            from hivepulse.retro.record import atomic_write_bytes
+
+            if record_dir.exists():
+                shutil.rmtree(record_dir)
+            if had_dir:
+                os.replace(backup / "records", record_dir)
+            if had_ledger:
+                atomic_write_bytes(ledger, (backup / "ledger.json").read_bytes())
+            else:
+                ledger.unlink(missing_ok=True)
+            raise
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
 def run(args: argparse.Namespace) -> int:
-    from hivepulse.report.run import NotebookFailed, NotebookInputError, execute, export_html, find_notebook
+    from hivepulse.report.run import execute, export_html, find_notebook
 
     notebook = Path(args.notebook) if args.notebook else find_notebook("retro.ipynb")
     if not notebook.is_file():
         raise InputError("notebook not found", file=str(notebook))
     flags = {name: getattr(args, name) for name in PARAMETERS}
     file_params = read_parameters_file(args.parameters_file) if args.parameters_file else {}
-    params = merge_parameters(notebook_defaults(notebook), file_params, flags)
-    if params.get("source") not in ("events", "git"):
-        raise InputError("unknown source", column="source", value=params.get("source"), expected="events or git")
-    if not Path(params["path"]).exists():
-        raise InputError("source path not found", file=params["path"],
-                         expected="an events directory or a git clone")
+    params = check_parameters(flags, file_params, notebook_defaults(notebook), args.parameters_file)
     from datetime import date
-
-    from hivepulse.retro.params import RetroParams, preflight
-
-    known = set(RetroParams.__dataclass_fields__)
-    preflight(RetroParams(**{k: v for k, v in params.items() if k in known}))  # exit 2 before any kernel
 
     ident = iteration_id(date.fromisoformat(params["since"]), date.fromisoformat(params["until"]))
     out_dir = Path(params["output_dir"])
     staging = out_dir / "runs" / f"{ident}.ipynb"
     print(f"hivepulse retro: iteration {ident}, source {params['source']} {params['path']}", file=sys.stderr)
-    try:
-        execute(notebook, staging, params, cwd=os.getcwd(), progress=not args.no_progress)
-    except (NotebookFailed, NotebookInputError):
-        raise
     record_dir = out_dir / ident
-    html = export_html(staging, record_dir / "retro.html")
-    os.replace(staging, record_dir / "retro.ipynb")
+    with keep_records_until_done(out_dir, ident):
+        execute(notebook, staging, params, cwd=os.getcwd(), progress=not args.no_progress)
+        try:
+            html = export_html(staging, record_dir / "retro.html")
+        except Exception as exc:
+            from hivepulse.errors import ServiceError
+
+            raise ServiceError(f"HTML export failed ({type(exc).__name__}: {exc}); the previous records and "
+                               f"ledger are kept; executed notebook kept: {staging}") from None
+        os.replace(staging, record_dir / "retro.ipynb")
     try:
         staging.parent.rmdir()
     except OSError:

@@ -15,7 +15,15 @@ from typing import Any
 from IPython.display import HTML, Image, Markdown
 
 from hivepulse.report import plots
-from hivepulse.retro.analysis import OUTSIDE_TEXT, RetroParams, RetroResult, analyze, change_text
+from hivepulse.retro.analysis import (
+    FINDING_KIND_LABEL,
+    OUTSIDE_TEXT,
+    RetroParams,
+    RetroResult,
+    analyze,
+    change_text,
+    finding_n_text,
+)
 from hivepulse.retro.signals import (
     METRIC_LABEL,
     METRICS,
@@ -177,6 +185,35 @@ def notes_html(result: RetroResult) -> str:
 
 def team_notes(result: RetroResult) -> HTML:
     return HTML(notes_html(result))
+
+
+def profiling_evidence_html(result: RetroResult) -> str:
+    """The findings of the profiling run that counts for this iteration (run id, recorded time, scenario,
+    text with n, kind), or "No profiling run for this iteration." with the reason."""
+    evidence = result.profiling
+    notes = "".join(f"<p class=\"hp-note\">{_e(n)}</p>" for n in evidence.notes)
+    run = evidence.run
+    if run is None:
+        return f'<section class="hp-profiling"><p>No profiling run for this iteration.</p>{notes}</section>'
+    how = "named explicitly" if evidence.explicit else "the newest run recorded in this iteration"
+    rows = "".join(
+        f'<tr class="hp-finding" data-kind="{_e(f.get("kind") or "unknown")}"><td>'
+        f"{_e(FINDING_KIND_LABEL.get(str(f.get('kind')), 'listed only'))}</td><td>{_e(f.get('scenario') or '-')}"
+        f"</td><td>{_e(finding_n_text(f))}</td></tr>"
+        for f in run.findings
+    )
+    table = ('<table class="hp-table"><tr><th>kind</th><th>scenario</th><th>finding</th></tr>'
+             f"{rows}</table>") if rows else "<p>The run holds no findings.</p>"
+    return (
+        f'<section class="hp-profiling"><p>Run <code>{_e(run.run_id)}</code>, recorded {_e(run.recorded_text)} '
+        f"({_e(how)}). Only problems can become action items; good news and context are evidence.</p>{notes}"
+        f"{table}</section>"
+    )
+
+
+def profiling_evidence(result: RetroResult) -> HTML:
+    """*Profiling evidence*: the findings loaded for this iteration (docs/retro.md, which run counts)."""
+    return HTML(profiling_evidence_html(result))
 
 
 def followup_html(result: RetroResult) -> str:

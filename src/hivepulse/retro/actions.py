@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 
 from hivepulse.errors import InputError
+from hivepulse.retro.direction import direction
 from hivepulse.retro.signals import (
-    HIGHER_IS_BETTER,
     SIGNAL_KINDS,
     Signal,
     fmt_value,
@@ -36,7 +36,7 @@ from hivepulse.retro.signals import (
 VOTE_WEIGHT = 0.1
 """Each vote on a matching *to improve* note adds 10% to an action's score."""
 
-TARGET_RULES = ("next_tier", "previous", "relative", "at_most", "at_least", "measurable")
+TARGET_RULES = ("next_tier", "previous", "relative", "at_most", "at_least", "measurable", "threshold")
 CSV_FIELDS = (
     "rank",
     "id",
@@ -77,7 +77,10 @@ class CatalogEntry:
     target: dict[str, Any]
 
     def matches(self, signal: Signal) -> bool:
-        """Whether this entry answers ``signal`` (same kind, and same metric / stage when given)."""
+        """Whether this entry answers ``signal`` (same kind, and same metric / stage when given).
+
+        A ``finding`` entry without a metric is a fallback: :func:`propose` uses it only for finding
+        metrics that no entry names explicitly."""
         want = self.signal
         if want.get("kind") != signal.kind:
             return False
@@ -229,18 +232,31 @@ def set_target(
     previous: float | None,
     edition: str = "2024",
     rule: Mapping[str, Any] | None = None,
+    threshold: float | None = None,
+    declared: str | None = None,
 ) -> tuple[str, float | None, str]:
     """``(comparator, target, text)`` for ``watch`` from the entry's target rule.
 
-    ``target`` is ``None`` when the rule needs a value that is missing (the follow-up then says *not
-    measurable*), except for ``measurable`` whose comparator needs none.
+    The comparator follows the watched metric's direction (:mod:`hivepulse.retro.direction`; ``declared``
+    is a team finding's own ``better``). ``threshold``: a profiling finding's threshold, for the
+    ``threshold`` rule. ``target`` is ``None`` when the rule needs a value that is missing or the direction
+    is unknown (the follow-up then says *not measurable*), except for ``measurable`` whose comparator needs
+    none.
     """
     rule = dict(rule or entry.target)
     kind = rule.get("rule")
-    higher = watch in HIGHER_IS_BETTER
+    way = direction(watch, declared)
+    higher = way == "higher"
     better = ">=" if higher else "<="
     if kind == "measurable":
         return "measurable", None, f"{watch} measurable (n >= 1)"
+    if way is None and kind in ("next_tier", "previous", "relative", "threshold"):
+        return better, None, f"{watch}: direction unknown (declare better: higher or lower)"
+    if kind == "threshold":
+        if threshold is None:
+            return set_target(entry, watch, baseline, tier=tier, previous=previous, edition=edition,
+                              rule=rule.get("fallback") or {"rule": "relative", "change": 0.2}, declared=declared)
+        return better, threshold, f"{watch} {better} {fmt_value(watch, threshold)} (the profiling threshold)"
     if kind == "next_tier":
         nxt = next_tier_cutoff(watch, tier, edition)
         if nxt is None:
@@ -252,6 +268,7 @@ def set_target(
                 previous=previous,
                 edition=edition,
                 rule=rule.get("fallback") or {"rule": "relative", "change": 0.2},
+                declared=declared,
             )
         name, cutoff = nxt
         op = ">=" if higher else ("<=" if watch == "change_fail_rate" else "<")
@@ -295,24 +312,36 @@ def propose(
 ) -> list[ActionItem]:
     """Every catalog entry that answers a signal, as an :class:`ActionItem`, best score first.
 
-    An entry answering several signals is kept once, with its best score. A ``finding`` entry yields one
-    item per finding metric (``<entry id>:<metric>``).
+    At most one item per catalog entry (its ``action_id`` is the entry id): an entry answering several
+    signals (e.g. the hit ratio of two cached scenarios) is kept once, with its best score, and its
+    evidence says how many more signals it answers. A ``finding`` entry without a metric answers only
+    finding metrics that no other entry names.
     """
     votes = votes or {}
     best: dict[str, ActionItem] = {}
+    also: dict[str, int] = {}
+    named = {e.signal.get("metric") for e in catalog if e.signal.get("kind") == "finding" and e.signal.get("metric")}
     for signal in signals:
         for entry in catalog:
             if not entry.matches(signal):
                 continue
-            key = f"{entry.id}:{signal.metric}" if signal.kind == "finding" else entry.id
-            watch = signal.metric if entry.watch == "finding" else entry.watch
-            baseline = signal.value if signal.kind == "finding" else number(
-                (measurements.get(watch) or {}).get("value")
-            )
+            if signal.kind == "finding" and not entry.signal.get("metric") and signal.metric in named:
+                continue  # a specific entry answers this finding metric
+            key = entry.id
+            finding = signal.kind == "finding"
+            watch = signal.metric if (entry.watch == "finding" or finding) else entry.watch
+            details: dict[str, Any] = {}
+            if finding:
+                baseline = signal.value
+                details = {k: signal.details.get(k) for k in ("measurement", "scenario", "threshold", "better")}
+            else:
+                baseline = number((measurements.get(watch) or {}).get("value"))
             prev = number(((previous_measurements or {}).get(watch) or {}).get("value"))
             tier = metric_block(metrics, watch).get("tier")
             comparator, target, text = set_target(
-                entry, watch, baseline, tier=tier, previous=prev, edition=tier_edition
+                entry, watch, baseline, tier=tier, previous=prev, edition=tier_edition,
+                threshold=number(signal.details.get("threshold")) if finding else None,
+                declared=signal.details.get("better") if finding else None,
             )
             n_votes = int(votes.get(signal.metric, 0))
             item = ActionItem(
@@ -336,10 +365,19 @@ def propose(
                 effort=entry.effort,
                 votes=n_votes,
                 score=rice(signal.reach, signal.impact, signal.confidence, entry.effort, n_votes),
+                details=details,
             )
+            if key in best:
+                also[key] = also.get(key, 0) + 1
             if key not in best or item.score > best[key].score:
                 best[key] = item
-    return sorted(best.values(), key=_rank_key)
+    out = []
+    for key, item in best.items():
+        if also.get(key):
+            what = "scenario(s)" if item.signal == "finding" else "signal(s)"
+            item = replace(item, evidence=f"{item.evidence} (and {also[key]} more {what} with the same problem)")
+        out.append(item)
+    return sorted(out, key=_rank_key)
 
 
 def _rank_key(item: ActionItem) -> tuple[float, float, str]:
@@ -354,7 +392,8 @@ def select(
     due: str | None = None,
     votes: Mapping[str, int] | None = None,
 ) -> list[ActionItem]:
-    """The ranked action list: carried-over items first, then new candidates, at most ``max_actions``.
+    """The ranked action list: carried-over items first, then new candidates, at most ``max_actions``; at
+    most one item per catalog entry (``action_id``), carried items included (the oldest stands for its entry).
 
     A carried item whose entry fires again takes the fresh evidence and score but keeps its id, its target
     and its origin; a new candidate with the same ``action_id`` as a carried item is not repeated. A carried
@@ -380,7 +419,11 @@ def select(
                 score=now.score,
             )
         kept.append(replace(item, **update))
-    kept.sort(key=_rank_key)
+    kept.sort(key=lambda i: (i.carried_from or i.id, _rank_key(i)))
+    once: dict[str, ActionItem] = {}
+    for item in kept:  # one item per catalog entry: the oldest carried item of an entry stands for it
+        once.setdefault(item.action_id, item)
+    kept = sorted(once.values(), key=_rank_key)
     carried_ids = {c.action_id for c in kept}
     new = [c for c in candidates if c.action_id not in carried_ids]
     chosen = (kept + sorted(new, key=_rank_key))[: max(0, int(max_actions))]

@@ -24,7 +24,9 @@ from hivepulse.paths import locate, locate_output
 from hivepulse.retro import actions as act
 from hivepulse.retro import ledger as led
 from hivepulse.retro.notes import Notes, load_notes
-from hivepulse.retro.params import RetroParams, _notes_file, preflight
+from hivepulse.retro.params import RetroParams, _notes_file, preflight, source_path
+from hivepulse.retro.profiling import ProfilingEvidence, select_run
+from hivepulse.retro.profiling import measurements as profiling_measurements
 from hivepulse.retro.record import (
     iteration_id,
     next_retro,
@@ -62,25 +64,10 @@ def load_source(params: RetroParams) -> EventSet:
     return read_events(params.path)
 
 
-def load_findings(root: str | Path) -> list[dict[str, Any]]:
-    """Profiling findings (issue 6) from the newest ``<root>/*/results.json`` holding a ``findings`` list.
-
-    Each finding is a dict with ``metric``, ``value`` and ``text`` (optional ``reach``, ``impact``,
-    ``confidence``); they become ``finding`` signals. Returns ``[]`` when there is none.
-    """
-    base = Path(root) if root else None
-    if base is None or not base.is_dir():
-        return []
-    candidates = sorted(base.glob("*/results.json"), key=lambda p: (p.stat().st_mtime, str(p)), reverse=True)
-    for path in candidates:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        found = data.get("findings") if isinstance(data, dict) else None
-        if isinstance(found, list):
-            return [dict(f) for f in found if isinstance(f, dict) and f.get("metric")]
-    return []
+def load_findings(root: str | Path, since: date, until: date) -> list[dict[str, Any]]:
+    """Profiling findings (issue 6) of the run that counts for the iteration ``[since, until)``
+    (:func:`hivepulse.retro.profiling.select_run`); ``[]`` when there is none."""
+    return select_run(root, since, until).findings
 
 
 @dataclass(frozen=True)
@@ -165,6 +152,8 @@ class RetroResult:
     coverage_notes: list[str] = field(default_factory=list)
     covered: list[bool] = field(default_factory=list)
     """Per shown report (oldest first): whether the window holds measurements (see :class:`Coverage`)."""
+    profiling: ProfilingEvidence = field(default_factory=lambda: ProfilingEvidence(None))
+    """The profiling run that counts for this iteration and its findings (:mod:`hivepulse.retro.profiling`)."""
 
     @property
     def is_covered(self) -> bool:
@@ -215,6 +204,7 @@ class RetroResult:
             "previous_iteration": self.previous_iteration,
             "notes": [n.to_dict() for n in self.notes.items],
             "data_quality_notes": self.data_quality_notes(),
+            "profiling": self.profiling.to_dict(),
         }
 
     def actions_record(self) -> dict[str, Any]:
@@ -273,6 +263,8 @@ class RetroResult:
         lines += [f"- {c.text}" for c in self.claims["went_well"]] or ["- Nothing significant to claim."]
         lines += ["", "## What to improve", ""]
         lines += [f"- {c.text}" for c in self.claims["to_improve"]] or ["- Nothing significant to claim."]
+        lines += ["", "## Profiling evidence", ""]
+        lines += profiling_lines(self.profiling)
         lines += ["", "## Follow-up of previous action items", ""]
         if self.followups:
             lines += [f"- **{f.verdict}** ({f.outcome}): {f.title} ({f.summary})" for f in self.followups]
@@ -331,6 +323,33 @@ class RetroResult:
         return out
 
 
+FINDING_KIND_LABEL = {"problem": "problem", "good": "good news", "info": "context"}
+
+
+def finding_n_text(finding: dict[str, Any]) -> str:
+    """A finding's text, with ``(n=...)`` appended when the text does not state its n."""
+    text = str(finding.get("text") or f"{finding.get('metric')} {finding.get('value')}")
+    n = finding.get("n")
+    return text if "n=" in text or n is None else f"{text} (n={n})"
+
+
+def profiling_lines(evidence: ProfilingEvidence) -> list[str]:
+    """The *Profiling evidence* section of ``README.md``: the run, then one line per finding."""
+    run = evidence.run
+    if run is None:
+        return ["- No profiling run for this iteration.", *[f"- {n}" for n in evidence.notes]]
+    lines = [f"Run `{run.run_id}`, recorded {run.recorded_text}"
+             f"{' (named explicitly)' if evidence.explicit else ' (the newest run recorded in this iteration)'}.",
+             *[f"Note: {n}" for n in evidence.notes], ""]
+    if not run.findings:
+        return [*lines, "- The run holds no findings."]
+    lines += ["| kind | scenario | finding |", "|---|---|---|"]
+    for f in run.findings:
+        kind = FINDING_KIND_LABEL.get(str(f.get("kind")), "listed only")
+        lines.append(f"| {kind} | {f.get('scenario') or '-'} | {finding_n_text(f).replace('|', '/')} |")
+    return lines
+
+
 def change_text(metrics: dict[str, Any], metric: str) -> str:
     """``improved (p=0.004)``, ``regressed (p=...)``, ``no significant change (p=0.43)``, or why there is no
     test: ``no previous iteration in the data`` / ``no data now or in the previous iteration (no test)``."""
@@ -367,9 +386,10 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
     nothing and proposes no action (its follow-ups are *not measurable*).
     """
     params.validate()
+    packaged_sample = not locate(params.path).exists() and source_path(params.path) != locate(params.path)
     params = dataclasses.replace(
         params,
-        path=str(locate(params.path)),
+        path=str(source_path(params.path)),
         output_dir=str(locate_output(params.output_dir)),
         notes=str(locate(params.notes)) if params.notes else params.notes,
         findings=str(locate(params.findings)) if params.findings else params.findings,
@@ -393,6 +413,9 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
     covered = [span.covers(r.window.since, r.window.until) for r in reports]
     current, previous = reports[-1], reports[-2]
     cov_notes = _coverage_notes(span, current, covered[-1], covered[-2], params.environment)
+    if packaged_sample:
+        cov_notes.insert(0, "Source: the sample data shipped with hivepulse (data/sample was not found from the "
+                            "working directory or its parents).")
     current.comparison = compare(current, previous) if covered[-1] and covered[-2] else None
     n_shown = params.previous_iterations + 1
     shown, shown_covered = reports[-n_shown:], covered[-n_shown:]
@@ -402,7 +425,9 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
     if not covered[-1]:
         meas = {name: {"value": None, "n": 0, "covered": False} for name in meas}
     prev_meas = measurements(previous.to_dict(), previous.lead_times, previous.deployments, previous.recoveries)
-    findings = load_findings(params.findings)
+    profiling = select_run(params.findings, since, until)
+    findings = profiling.findings
+    meas.update(profiling_measurements(profiling.run))
     signals = detect(
         metrics,
         lead_times=current.lead_times,
@@ -436,6 +461,13 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
                         votes=notes.votes_by_metric())
     chosen_ids = {a.id for a in chosen}
     pending += [replace_rank(c) for c in carried if c.id not in chosen_ids]  # carried but cut: still open
+    # one open item per catalog entry: an entry in this retro's action list supersedes its older open items
+    chosen_entries = {a.action_id for a in chosen}
+    unique: dict[str, act.ActionItem] = {}
+    for item in pending:
+        if item.action_id not in chosen_entries:
+            unique.setdefault(item.action_id, item)
+    pending = list(unique.values())
     keep = len(shown) >= 2
     return RetroResult(
         params=params,
@@ -459,6 +491,7 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
         pending=pending,
         coverage_notes=cov_notes,
         covered=shown_covered if keep else covered,
+        profiling=profiling,
     )
 
 

@@ -15,6 +15,13 @@ Verdicts (rules in ``docs/retro.md``): for each item of the previous entry, the 
   it takes no slot of ``max_actions``) and followed up again at the next retro, until a value exists. An item
   without a target can never be judged and is closed. Deployment frequency is measurable whenever the
   iteration is covered by the data: zero deployments is a value (0/week), not a missing one.
+
+Profiling-finding items (``signal == "finding"``) are measured from the findings of the profiling run that
+counts for this iteration (:mod:`hivepulse.retro.profiling`): the finding of the same metric and scenario
+(``details.measurement``, e.g. ``hit_ratio@memory-naive``). Without such a run (or when it did not measure
+it) the item is *not measurable*; it stays open, but only for :data:`FINDING_MAX_UNMEASURED` consecutive
+retros without a measurement: then its outcome is ``expired`` and it is closed (a profiling run is an
+occasional event, not a stream of data, so an item waiting for one must not be carried forever).
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from hivepulse.retro.record import atomic_write_text
 from hivepulse.retro.signals import fmt_value, number
 
 LEDGER_VERSION = 1
+FINDING_MAX_UNMEASURED = 2
+"""A profiling-finding item not measurable at this many consecutive retros expires (closed)."""
 VERDICTS = ("met", "not met", "not measurable")
 _OPS = {"<": operator.lt, "<=": operator.le, ">=": operator.ge, ">": operator.gt}
 
@@ -53,14 +62,21 @@ class FollowUp:
     verdict: str
     carried_from: str
     carry_count: int
+    signal: str = ""
+    unmeasured: int = 0
+    """Consecutive retros, this one included, at which the item was not measurable (0 when measured)."""
 
     @property
     def outcome(self) -> str:
         """What happens to the item: ``carried over`` (not met), ``still open`` (not measurable but it has
-        a target: followed up again next retro) or ``closed`` (met, or never measurable)."""
+        a target: followed up again next retro), ``expired`` (a profiling-finding item not measurable at
+        :data:`FINDING_MAX_UNMEASURED` consecutive retros: closed) or ``closed`` (met, or never
+        measurable)."""
         if self.verdict == "not met":
             return "carried over"
         if self.verdict == "not measurable" and (self.target is not None or self.comparator == "measurable"):
+            if self.signal == "finding" and self.unmeasured >= FINDING_MAX_UNMEASURED:
+                return "expired"
             return "still open"
         return "closed"
 
@@ -143,10 +159,13 @@ def follow_up(
     out: list[FollowUp] = []
     for raw in items:
         item = ActionItem.from_dict(raw)
-        meas = measurements.get(item.watch) or {}
+        meas = measurements.get(measurement_name(item)) or {}
         now = number(meas.get("value"))
         n_now = int(number(meas.get("n")) or 0)
         outside = meas.get("covered") is False  # the iteration lies outside the data: nothing to judge
+        verdict_now = "not measurable" if outside else verdict(item.comparator, item.target, now, n_now)
+        unmeasured = int(number((item.details or {}).get("unmeasured")) or 0) + 1 \
+            if verdict_now == "not measurable" else 0
         out.append(
             FollowUp(
                 id=item.id,
@@ -159,12 +178,21 @@ def follow_up(
                 comparator=item.comparator,
                 target=item.target,
                 target_text=item.target_text,
-                verdict="not measurable" if outside else verdict(item.comparator, item.target, now, n_now),
+                verdict=verdict_now,
                 carried_from=item.carried_from or item.id.split("/", 1)[0],
                 carry_count=item.carry_count,
+                signal=item.signal,
+                unmeasured=unmeasured,
             )
         )
     return out
+
+
+def measurement_name(item: ActionItem) -> str:
+    """The measurement an item's follow-up reads: ``details.measurement`` for profiling-finding items
+    (``hit_ratio@memory-naive``), else its ``watch``."""
+    name = (item.details or {}).get("measurement")
+    return str(name) if name else item.watch
 
 
 def open_items(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -194,20 +222,27 @@ def carry_over(items: Sequence[Mapping[str, Any]], followups: Sequence[FollowUp]
         if item.id in unmet:
             origin = item.carried_from or item.id.split("/", 1)[0]
             evidence = f"not met at this retro: {unmet[item.id].summary.removesuffix(': not met')}"
+            details = {k: v for k, v in (item.details or {}).items() if k != "unmeasured"}
             out.append(replace(item, carried_from=origin, carry_count=item.carry_count + 1, rank=0,
-                               evidence=evidence))
+                               evidence=evidence, details=details))
     return out
 
 
 def still_open(items: Sequence[Mapping[str, Any]], followups: Sequence[FollowUp]) -> list[ActionItem]:
     """The previous items whose verdict is ``not measurable`` but which have a target (outcome ``still
-    open``): kept as this iteration's ``pending`` items, followed up again at the next retro."""
-    pending = {f.id for f in followups if f.outcome == "still open"}
+    open``): kept as this iteration's ``pending`` items, followed up again at the next retro. A
+    profiling-finding item records how many consecutive retros it was not measurable
+    (``details.unmeasured``), so it expires after :data:`FINDING_MAX_UNMEASURED`."""
+    pending = {f.id: f for f in followups if f.outcome == "still open"}
     out: list[ActionItem] = []
     for raw in items:
         item = ActionItem.from_dict(raw)
         if item.id in pending:
-            out.append(replace(item, carried_from=item.carried_from or item.id.split("/", 1)[0], rank=0))
+            details = dict(item.details or {})
+            if item.signal == "finding":
+                details["unmeasured"] = pending[item.id].unmeasured
+            out.append(replace(item, carried_from=item.carried_from or item.id.split("/", 1)[0], rank=0,
+                               details=details))
     return out
 
 

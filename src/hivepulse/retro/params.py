@@ -18,6 +18,27 @@ from hivepulse.retro.notes import load_notes, notes_path
 from hivepulse.retro.record import iteration_id, resolve_window
 
 SOURCES = ("events", "git")
+DEFAULT_PATH = "data/sample"
+"""The default ``path``: the bundled sample; when it is not found from the working directory or its
+parents, the copy shipped in the package (``hivepulse/data/sample``) is used."""
+
+
+def packaged_sample() -> Path:
+    """The sample event files shipped with hivepulse (``hivepulse/data/sample/*.csv``)."""
+    from importlib import resources
+
+    return Path(str(resources.files("hivepulse").joinpath("data", "sample")))
+
+
+def source_path(path: str | Path) -> Path:
+    """Where ``path`` is: located from the working directory or its parents (:func:`hivepulse.paths.locate`);
+    the default ``data/sample`` falls back to the packaged sample when it is not found that way."""
+    found = locate(path)
+    if not found.exists() and Path(str(path)).as_posix().rstrip("/") == DEFAULT_PATH:
+        shipped = packaged_sample()
+        if shipped.is_dir():
+            return shipped
+    return found
 
 
 @dataclass(frozen=True)
@@ -25,7 +46,7 @@ class RetroParams:
     """The notebook's parameters (the documented contract of ``docs/retro.md``); no secrets here."""
 
     source: str = "events"
-    path: str = "data/sample"
+    path: str = DEFAULT_PATH
     since: str = "2026-05-11"
     until: str = "2026-05-25"
     iteration_days: int = 14
@@ -86,4 +107,4 @@ def _notes_file(params: RetroParams, workspace: Path, ident: str) -> Path | None
     return notes_path(workspace / "notes", ident)
 
 
-__all__ = ["SOURCES", "RetroParams", "preflight"]
+__all__ = ["DEFAULT_PATH", "SOURCES", "RetroParams", "packaged_sample", "preflight", "source_path"]

@@ -145,11 +145,15 @@ def resolve_window(
     u = parse_day(until, "until") if until else None
     if s is None and u is None:
         u = today or today_utc()
-    if s is None:
-        assert u is not None
-        s = u - timedelta(days=days)
-    if u is None:
-        u = s + timedelta(days=days)
+    try:
+        if s is None:
+            assert u is not None
+            s = u - timedelta(days=days)
+        if u is None:
+            u = s + timedelta(days=days)
+    except OverflowError:
+        raise InputError("bad iteration_days", column="iteration_days", value=iteration_days,
+                         expected="a number of days that keeps the window within years 1-9999") from None
     if u <= s:
         raise InputError("empty window", column="until", value=u.isoformat(), expected=f"a date after {s}")
     return s, u

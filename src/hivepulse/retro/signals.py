@@ -15,7 +15,8 @@ Signal kinds:
 - ``big_batches``: the median number of changes per successful deployment is >= ``BATCH_CHANGES``;
 - ``unrecovered_failures``: failed deployments in the iteration with no recovery;
 - ``missing_data``: a metric with no observations (``n == 0`` or no value);
-- ``finding``: a profiling finding (``{"metric", "value", "text"}``) from issue 6's results.
+- ``finding``: a profiling finding of kind ``problem`` (:mod:`hivepulse.bench.findings`; good news and
+  context are evidence only), with RICE terms from the profile data (:func:`finding_signal`).
 
 This module also computes *measurements* (:func:`measurements`): the named values a follow-up can compare
 against an action item's target next iteration.
@@ -29,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
+
+from hivepulse.retro.direction import HIGHER_IS_BETTER, direction
 
 METRICS: tuple[str, ...] = (
     "deployment_frequency",
@@ -49,8 +52,18 @@ SIGNAL_KINDS: tuple[str, ...] = (
     "finding",
 )
 
-HIGHER_IS_BETTER = frozenset({"deployment_frequency"})
-"""Metrics where a larger value is better; all others are better when smaller."""
+# Directions live in one place (hivepulse.retro.direction); HIGHER_IS_BETTER is re-exported from there.
+
+FINDING_KINDS: tuple[str, ...] = ("problem", "good", "info")
+"""Kinds of a profiling finding: only ``problem`` findings become ``finding`` signals (hivepulse.bench.findings)."""
+FINDING_CONFIDENCE_CAP = 0.8
+"""A profiling run measures a lab set-up (replay server, synthetic load), not production traffic: the RICE
+confidence of a finding is at most this."""
+UNSIGNIFICANT_FACTOR = 0.5
+"""A finding that rests on a comparison which was not significant has its confidence multiplied by this."""
+GAP_IMPACT: tuple[tuple[float, float], ...] = ((1.0, 3.0), (0.5, 2.0), (0.2, 1.0), (0.1, 0.5))
+"""RICE impact of a finding from its relative gap to the threshold (first row whose gap it reaches; below
+the last row 0.25): twice the threshold or worse -> 3, 50% -> 2, 20% -> 1, 10% -> 0.5."""
 
 STAGES: tuple[str, ...] = ("coding", "pickup", "review", "deploy")
 """Lead-time stages of a pull-request change (columns ``<stage>_hours`` of ``DoraReport.lead_times``)."""
@@ -166,10 +179,22 @@ METRIC_LABEL = {
 }
 
 
+_RATIO_METRICS = ("speedup_p50", "naive_client_overhead", "baseline_ratio")
+
+
 def fmt_value(metric: str, value: float | None) -> str:
-    """A metric value with its unit: hours ``52 h``, rates ``12%``, frequency ``4.50/week``."""
+    """A metric value with its unit: hours ``52 h``, rates ``12%``, frequency ``4.50/week``; profiling:
+    latencies ``340 ms``, ratios ``1.30x``, hit ratio ``0.42``, shares ``97.0%``."""
     if value is None:
         return "n/a"
+    if metric.endswith("_ms"):
+        return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms" if value >= 10 else f"{value:.2g} ms"
+    if metric in _RATIO_METRICS:
+        return f"{value:.0f}x" if value >= 10 else f"{value:.2f}x"
+    if metric == "hit_ratio":
+        return f"{value:.2f}"
+    if metric == "upstream_calls_saved":
+        return f"{100 * value:.1f}%"
     if metric in ("change_fail_rate", "rework_rate") or metric.endswith("_share"):
         return f"{100 * value:.1f}%"
     if metric == "deployment_frequency":
@@ -581,22 +606,86 @@ def detect(
         )
 
     for finding in findings or []:
-        metric = str(finding.get("metric", "")).strip()
-        if not metric:
-            continue
-        value = number(finding.get("value"))
-        out.append(
-            Signal(
-                kind="finding",
-                metric=metric,
-                evidence=str(finding.get("text") or f"{metric} = {value}"),
-                reach=min(max(number(finding.get("reach")) or 1.0, 0.0), 1.0),
-                impact=number(finding.get("impact")) or 1.0,
-                confidence=min(max(number(finding.get("confidence")) or 0.8, 0.0), 1.0),
-                value=value,
-            )
-        )
+        signal = finding_signal(finding)
+        if signal is not None:
+            out.append(signal)
     return out
+
+
+# ---------------------------------------------------------------------------------------------- findings
+
+
+def finding_key(metric: str, scenario: str | None) -> str:
+    """The measurement name of a profiling finding: ``hit_ratio@memory-naive`` (``metric`` alone for a
+    run-level finding)."""
+    return f"{metric}@{scenario}" if scenario else metric
+
+
+def gap(value: float, threshold: float, better: str | None) -> float | None:
+    """Relative gap of ``value`` beyond ``threshold`` in the bad direction (0 when on the good side):
+    lower-is-better ``(value - threshold) / |threshold|``, higher-is-better ``(threshold - value) /
+    |threshold|``; a threshold of 0 makes any excess infinite. ``None`` when the direction is unknown."""
+    if better not in ("higher", "lower"):
+        return None
+    excess = value - threshold if better == "lower" else threshold - value
+    if excess <= 0:
+        return 0.0
+    return math.inf if threshold == 0 else excess / abs(threshold)
+
+
+def gap_impact(relative_gap: float | None) -> float:
+    """RICE impact (0.25-3) from a finding's relative gap to its threshold (:data:`GAP_IMPACT`); 1 when
+    there is no threshold to measure a gap against."""
+    if relative_gap is None:
+        return 1.0
+    for at_least, impact in GAP_IMPACT:
+        if relative_gap >= at_least:
+            return impact
+    return 0.25
+
+
+def finding_confidence(n: int, significant: bool | None) -> float:
+    """RICE confidence of a finding: :func:`confidence_from_n` of its n, times :data:`UNSIGNIFICANT_FACTOR`
+    when its comparison was not significant, capped at :data:`FINDING_CONFIDENCE_CAP`."""
+    conf = confidence_from_n(n) * (UNSIGNIFICANT_FACTOR if significant is False else 1.0)
+    return min(conf, FINDING_CONFIDENCE_CAP)
+
+
+def finding_signal(finding: Mapping[str, Any]) -> Signal | None:
+    """The ``finding`` signal of a profiling finding, or ``None`` when it is not a problem.
+
+    Only ``kind: problem`` findings with a metric and a numeric value become signals (good news and info
+    are evidence only). RICE terms (docs/action-items.md): reach = the finding's ``reach`` (share of
+    requests affected; 1.0 when absent), impact = :func:`gap_impact` of the gap between ``value`` and
+    ``threshold`` in the metric's direction, confidence = :func:`finding_confidence` of ``n`` and
+    ``significant``.
+    """
+    metric = str(finding.get("metric") or "").strip()
+    value = number(finding.get("value"))
+    if not metric or finding.get("kind") != "problem" or value is None:
+        return None
+    better = direction(metric, finding.get("better"))
+    threshold = number(finding.get("threshold"))
+    scenario = finding.get("scenario") or None
+    n = count(finding.get("n"))
+    significant = finding.get("significant")
+    significant = significant if isinstance(significant, bool) else None
+    reach = number(finding.get("reach"))
+    reach = 1.0 if reach is None else min(max(reach, 0.0), 1.0)
+    text = str(finding.get("text") or f"{metric} {fmt_value(metric, value)} (n={n})")
+    how = finding.get("reach_text")
+    return Signal(
+        kind="finding",
+        metric=metric,
+        evidence=f"{text}; reach: {how}" if how else text,
+        reach=reach,
+        impact=gap_impact(gap(value, threshold, better) if threshold is not None else None),
+        confidence=finding_confidence(n, significant),
+        value=value,
+        n=n,
+        details={"scenario": scenario, "threshold": threshold, "better": better, "significant": significant,
+                 "measurement": finding_key(metric, scenario)},
+    )
 
 
 # ---------------------------------------------------------------------------------------------- claims
