@@ -31,6 +31,9 @@ def retro(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     ([], "to_improve:\n  - text: slow\n    votes: -1\n",
      "out/notes/2026-05-11_2026-05-25.yaml, line 3, column 'to_improve[0].votes': bad votes"),
     ([], "went_wel:\n  - calm\n", "line 1, column 'went_wel': unknown section; expected went_well or to_improve"),
+    # the source's kind is checked before a kernel starts (no runs/ notebook left behind)
+    (["--path", str(REPO / "README.md")], None, "column 'path': not a directory; expected an events directory"),
+    (["--source", "git", "--path", "/proc"], None, "/proc, column 'path': not a git repository"),
 ])
 def test_bad_input_exits_2_before_any_kernel_and_writes_nothing(tmp_path, args, notes, message):
     if notes is not None:

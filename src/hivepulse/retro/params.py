@@ -88,12 +88,36 @@ def preflight(params: RetroParams) -> None:
         tiers.edition(str(params.tier_edition))
     except InputError as err:
         raise InputError(err.reason, column="tier_edition", value=err.value, expected=err.expected) from None
+    _check_source(params)
     since, until = resolve_window(params.since or None, params.until or None, params.iteration_days)
     workspace = Path(locate_output(params.output_dir))
     note_file = _notes_file(params, workspace, iteration_id(since, until))
     load_notes(note_file)
     act.load_catalog(workspace / "actions.yaml")
     led.load(workspace / "ledger.json")
+
+
+def _check_source(params: RetroParams) -> None:
+    """The source path exists and has the right kind (a directory; for git, a repository), checked cheaply
+    (no data read), so a typo is exit 2 before a kernel starts."""
+    path = source_path(params.path)
+    if not path.exists():
+        raise InputError("source path not found", file=str(path), column="path",
+                         expected="an events directory" if params.source == "events" else "a git clone")
+    if not path.is_dir():
+        raise InputError("not a directory", file=str(path), column="path",
+                         expected="an events directory" if params.source == "events" else "a git clone")
+    if params.source == "git":
+        import subprocess
+
+        try:
+            done = subprocess.run(["git", "-C", str(path), "rev-parse", "--git-dir"], capture_output=True,
+                                  timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return  # git itself is missing or stuck: the source reports it with its own message
+        if done.returncode != 0:
+            raise InputError("not a git repository", file=str(path), column="path",
+                             expected="a git clone (bare or not)")
 
 
 def _notes_file(params: RetroParams, workspace: Path, ident: str) -> Path | None:
