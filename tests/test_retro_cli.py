@@ -34,6 +34,7 @@ def retro(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     # the source's kind is checked before a kernel starts (no runs/ notebook left behind)
     (["--path", str(REPO / "README.md")], None, "column 'path': not a directory; expected an events directory"),
     (["--source", "git", "--path", "/proc"], None, "/proc, column 'path': not a git repository"),
+    (["--findings", "no-such-results"], None, "no-such-results, column 'findings': findings path not found"),
 ])
 def test_bad_input_exits_2_before_any_kernel_and_writes_nothing(tmp_path, args, notes, message):
     if notes is not None:

@@ -65,7 +65,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    _terminate_as_interrupt()
     return run_func(args)
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (e.g. ``kill``, a scheduler's timeout) unwinds like Ctrl-C, so every server a command started
+    (replay server, caches, HiveBox) is stopped by its context manager and no partial output stays behind.
+    Servers that install their own handlers (uvicorn) replace this one."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def run_func(args: argparse.Namespace) -> int:

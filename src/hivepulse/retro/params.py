@@ -89,6 +89,10 @@ def preflight(params: RetroParams) -> None:
     except InputError as err:
         raise InputError(err.reason, column="tier_edition", value=err.value, expected=err.expected) from None
     _check_source(params)
+    if params.findings and params.findings != RetroParams.findings and not locate(params.findings).exists():
+        # only the default workspace folder may be absent (no profiling run yet); a path the user named must exist
+        raise InputError("findings path not found", file=str(params.findings), column="findings",
+                         expected="a profiling results directory or one run directory (or an empty value)")
     since, until = resolve_window(params.since or None, params.until or None, params.iteration_days)
     workspace = Path(locate_output(params.output_dir))
     note_file = _notes_file(params, workspace, iteration_id(since, until))
