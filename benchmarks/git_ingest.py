@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/git_ingest.py [--repo PATH] [--cache DIR] [--commits 80000] [--runs 3]
 
-Without ``--repo`` it generates (once, cached under ``--cache``, default ``/tmp/hivepulse-bench``) a
+Without ``--repo`` it generates (once, cached under ``--cache``, default ``hivepulse-bench`` in the system temp directory) a
 repository shaped like git's own history with ``git fast-import``: a mainline fed by topic branches merged
 with ``--no-ff`` merge commits (about 1 commit in 4 is a merge), maintenance branches with patch releases
 merged back, about 1,000 tags (annotated releases ``vX.Y.0``, annotated and lightweight ``-rc`` tags,
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", help="an existing clone to measure (default: generate one)")
     parser.add_argument(
-        "--cache", default="/tmp/hivepulse-bench", help="where generated repositories are kept"
+        "--cache", default=str(Path(tempfile.gettempdir()) / "hivepulse-bench"), help="where generated repositories are kept"
     )
     parser.add_argument("--commits", type=int, default=80_000, help="commits to generate (default 80000)")
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement; the median is reported")
