@@ -63,6 +63,12 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _table(headers: tuple[str, ...], rows: str) -> str:
+    """An ``hp-table`` with one header row (``headers`` are plain text) and ``rows`` (ready ``<tr>`` HTML)."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    return f'<table class="hp-table"><tr>{head}</tr>{rows}</table>'
+
+
 # ---------------------------------------------------------------------------------------------- headline
 
 
@@ -177,8 +183,7 @@ def notes_html(result: RetroResult) -> str:
             for n in result.notes.section(key)
         )
         parts.append(
-            f'<h4>{title}</h4><table class="hp-table"><tr><th>note</th><th>votes</th><th>metric</th></tr>'
-            f"{rows}</table>"
+            f"<h4>{title}</h4>" + _table(("note", "votes", "metric"), rows)
         )
     return "".join(parts)
 
@@ -202,8 +207,7 @@ def profiling_evidence_html(result: RetroResult) -> str:
         f"</td><td>{_e(finding_n_text(f))}</td></tr>"
         for f in run.findings
     )
-    table = ('<table class="hp-table"><tr><th>kind</th><th>scenario</th><th>finding</th></tr>'
-             f"{rows}</table>") if rows else "<p>The run holds no findings.</p>"
+    table = _table(("kind", "scenario", "finding"), rows) if rows else "<p>The run holds no findings.</p>"
     return (
         f'<section class="hp-profiling"><p>Run <code>{_e(run.run_id)}</code>, recorded {_e(run.recorded_text)} '
         f"({_e(how)}). Only problems can become action items; good news and context are evidence.</p>{notes}"
@@ -234,8 +238,7 @@ def followup_html(result: RetroResult) -> str:
     return (
         f"<p>Items of retro {_e(result.previous_iteration)} (and items still open from earlier retros). "
         "<i>then</i> is the value when the item was set, <i>now</i> this iteration's.</p>"
-        '<table class="hp-table"><tr><th>item</th><th>watch</th><th>then</th><th>now</th><th>target</th>'
-        f"<th>verdict</th><th>outcome</th></tr>{rows}</table>{tail}"
+        + _table(("item", "watch", "then", "now", "target", "verdict", "outcome"), rows) + tail
     )
 
 
@@ -259,8 +262,7 @@ def actions_html(result: RetroResult) -> str:
     more = len([c for c in result.candidates if c.action_id not in chosen])
     tail = f"<p>{more} more candidate(s) ranked lower (see actions.json).</p>" if more > 0 else ""
     return (
-        '<table class="hp-table"><tr><th>#</th><th>action</th><th>evidence</th><th>target</th><th>due</th>'
-        f"<th>owner</th><th>RICE score</th></tr>{rows}</table>{tail}"
+        _table(("#", "action", "evidence", "target", "due", "owner", "RICE score"), rows) + tail
     )
 
 
