@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint fmt bench lock clean
+.PHONY: demo test install lint fmt bench lock clean typecheck layers
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
@@ -28,17 +28,24 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks
 
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+layers: $(STAMP)
+	$(BIN)/lint-imports
+
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
-# Regenerate the pinned lock from pyproject (run after changing dependencies).
+# Regenerate the hash-pinned lock from pyproject (run after changing dependencies). Versions already in the
+# lock are kept unless a changed requirement needs another one; `make lock UPGRADE=1` takes the newest.
 lock:
-	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv && .lockvenv/bin/pip install -q --upgrade pip
-	.lockvenv/bin/pip install -q -e '.[dev]'
-	.lockvenv/bin/pip freeze --exclude-editable | grep -v '^hivepulse' > requirements.lock
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv && .lockvenv/bin/pip install -q uv
+	.lockvenv/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	  --no-header --quiet $(if $(UPGRADE),--upgrade) -o requirements.lock
 	rm -rf .lockvenv
 
 clean:

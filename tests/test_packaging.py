@@ -63,14 +63,17 @@ def test_design_card_packages_present():
 
 
 def test_lock_pins_every_dependency():
-    lock = (ROOT / "requirements.lock").read_text().splitlines()
+    """Every requirement is pinned with ``==`` and carries at least one sha256 hash (``--require-hashes``)."""
+    text = (ROOT / "requirements.lock").read_text()
     pinned = {}
-    for line in lock:
-        line = line.strip()
-        if not line or line.startswith("#"):
+    for entry in text.replace("\\\n", " ").splitlines():
+        entry = entry.strip()
+        if not entry or entry.startswith("#"):
             continue
-        assert "==" in line, f"unpinned lock line: {line}"
-        name, version = line.split("==", 1)
+        requirement, *hashes = entry.split()
+        assert "==" in requirement, f"unpinned lock line: {entry}"
+        assert hashes and all(h.startswith("--hash=sha256:") for h in hashes), f"no hash: {requirement}"
+        name, version = requirement.split("==", 1)
         pinned[_norm(name.split("[")[0])] = version
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     wanted = list(data["project"]["dependencies"]) + list(data["project"]["optional-dependencies"]["dev"])

@@ -66,6 +66,6 @@ class ServiceError(HivepulseError):
 
 
 def _short(value: object, limit: int = 60) -> str:
-    text = str(value)
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    from hivepulse.textsafe import short
+
+    return short(value, limit)

@@ -23,42 +23,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from hivepulse.errors import InputError
+from hivepulse.fsio import atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
+from hivepulse.fsio import plain_mode as _mode
 
 RECORD_FILES = ("README.md", "metrics.json", "actions.json", "actions.csv")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _mode(tmp: str | Path, base: int = 0o666) -> None:
-    """Give a temp file/dir the permissions a plain ``open``/``mkdir`` would (mkstemp makes them private)."""
-    os.chmod(tmp, base & ~_umask())
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8, newlines as given) to ``path`` atomically (see :func:`atomic_write_bytes`)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temp file in the same directory, flushed and fsynced, then
-    ``os.replace``; on any failure the temp file is removed and ``path`` is untouched."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        _mode(tmp)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_record_dir(target: str | Path, files: Mapping[str, str], *, keep: tuple[str, ...] = ()) -> Path:
