@@ -124,7 +124,7 @@ def test_large_sample_uses_order_statistic_ci():
     import numpy as np
     import pandas as pd
 
-    from hivepulse.metrics import stats
+    from hivepulse import stats
 
     finished = pd.Timestamp("2026-12-01T00:00:00Z")
     hours = np.arange(6001)

@@ -22,9 +22,9 @@ from hivepulse.retro import actions as act
 from hivepulse.retro import ledger as led
 from hivepulse.retro import signals as sig
 from hivepulse.retro.analysis import RetroParams, analyze
-from hivepulse.retro.direction import DIRECTION, direction
 from hivepulse.retro.profiling import measurements, select_run
 from hivepulse.sources.files import read_events
+from hivepulse.vocabulary import DIRECTION, direction
 
 REPO = Path(__file__).resolve().parents[1]
 MAY = (date(2026, 5, 11), date(2026, 5, 25))  # the bundled sample's default iteration

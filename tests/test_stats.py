@@ -1,11 +1,11 @@
-"""hivepulse.metrics.stats: each figure checked against a hand or table value (arithmetic in comments)."""
+"""hivepulse.stats: each figure checked against a hand or table value (arithmetic in comments)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from hivepulse.metrics import stats
+from hivepulse import stats
 
 
 def test_median_and_percentiles_use_linear_interpolation():

@@ -6,7 +6,7 @@ import pytest
 from hivepulse.bench import compare
 from hivepulse.bench import findings as fmod
 from hivepulse.bench.findings import conclusion, findings
-from hivepulse.retro.direction import direction
+from hivepulse.vocabulary import direction
 
 
 def _s(name, cache, client, p50, p99, calls, hit=None, speedup=None, ci=None, n=100, errors=0, wait=None,

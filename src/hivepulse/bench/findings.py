@@ -5,7 +5,7 @@ A finding is a plain dict, so the retro can list it as evidence and its action-i
 
     {"metric", "value", "unit", "text", "scenario",
      "kind",          # "problem" (can become an action), "good" (good news: evidence only), "info" (context)
-     "better",        # "higher" or "lower" (hivepulse.retro.direction)
+     "better",        # "higher" or "lower" (hivepulse.vocabulary)
      "threshold",     # the value that separates problem from good news (None for info)
      "n",             # requests (or cache lookups) behind the value
      "reach",         # share of requests affected (0..1), for the retro's RICE reach
@@ -48,7 +48,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hivepulse.retro.direction import direction
+from hivepulse.vocabulary import direction
 
 Finding = dict[str, Any]
 

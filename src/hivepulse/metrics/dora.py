@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hivepulse import stats
 from hivepulse.errors import InputError
-from hivepulse.metrics import stats, tiers
+from hivepulse.metrics import tiers
 from hivepulse.model import EventSet
 
 SCHEMA_ID = "hivepulse.metrics/1"

@@ -23,7 +23,6 @@ from typing import Any
 import yaml
 
 from hivepulse.errors import InputError
-from hivepulse.retro.direction import direction
 from hivepulse.retro.signals import (
     SIGNAL_KINDS,
     Signal,
@@ -32,6 +31,7 @@ from hivepulse.retro.signals import (
     next_tier_cutoff,
     number,
 )
+from hivepulse.vocabulary import direction
 
 VOTE_WEIGHT = 0.1
 """Each vote on a matching *to improve* note adds 10% to an action's score."""
@@ -237,7 +237,7 @@ def set_target(
 ) -> tuple[str, float | None, str]:
     """``(comparator, target, text)`` for ``watch`` from the entry's target rule.
 
-    The comparator follows the watched metric's direction (:mod:`hivepulse.retro.direction`; ``declared``
+    The comparator follows the watched metric's direction (:mod:`hivepulse.vocabulary`; ``declared``
     is a team finding's own ``better``). ``threshold``: a profiling finding's threshold, for the
     ``threshold`` rule. ``target`` is ``None`` when the rule needs a value that is missing or the direction
     is unknown (the follow-up then says *not measurable*), except for ``measurable`` whose comparator needs

@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from hivepulse.retro.direction import HIGHER_IS_BETTER, direction
+from hivepulse.vocabulary import HIGHER_IS_BETTER, direction
 
 METRICS: tuple[str, ...] = (
     "deployment_frequency",
@@ -52,7 +52,7 @@ SIGNAL_KINDS: tuple[str, ...] = (
     "finding",
 )
 
-# Directions live in one place (hivepulse.retro.direction); HIGHER_IS_BETTER is re-exported from there.
+# Directions live in one place (hivepulse.vocabulary); HIGHER_IS_BETTER is re-exported from there.
 
 FINDING_KINDS: tuple[str, ...] = ("problem", "good", "info")
 """Kinds of a profiling finding: only ``problem`` findings become ``finding`` signals (hivepulse.bench.findings)."""

@@ -1,4 +1,7 @@
-"""Which way is better, for every metric the retro reads: the one place that says so.
+"""The project's vocabulary: metric names and which way is better, the one place that says so.
+
+(Foundation module: no hivepulse imports, so the DORA engine, the retro and the profiling harness share it
+without importing each other.)
 
 Used for action-item targets (``>=`` or ``<=``, ``relative`` rules), follow-up comparators, the kind of a
 profiling finding (problem or good news, :mod:`hivepulse.bench.findings`) and the gap of a finding to its

@@ -1,4 +1,5 @@
-"""Small, exact statistics for the DORA engine: medians, percentiles, confidence intervals and tests.
+"""Small, exact statistics shared by the DORA engine and the profiling harness: medians, percentiles, confidence
+intervals and tests.
 
 Pure functions over numpy arrays; no I/O. Conventions:
 
