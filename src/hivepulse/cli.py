@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from hivepulse import __version__
 from hivepulse.errors import HivepulseError
 from hivepulse.redact import redact_text
+from hivepulse.textsafe import terminal
 
 # Order is the order of `hivepulse --help`.
 COMMAND_MODULES = (
@@ -48,12 +49,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hivepulse {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _selected(argv) if argv is not None else COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"hivepulse.commands.{name}")
-        except ModuleNotFoundError as exc:  # a command not built yet
-            if exc.name == f"hivepulse.commands.{name}":
-                continue
-            raise
+        # Every listed command must import: a broken command is an error, never silently missing from --help.
+        module = importlib.import_module(f"hivepulse.commands.{name}")
         module.register(subparsers)
     return parser
 
@@ -114,8 +111,8 @@ def run_func(args: argparse.Namespace) -> int:
 
 def error_line(command: str, message: str, code: int) -> int:
     """Print ``hivepulse <command>: error: <message>`` as one line (URL credentials redacted, undecodable
-    bytes of paths shown as U+FFFD) and return ``code``."""
-    text = " ".join(redact_text(str(message)).split("\n"))
+    bytes of paths shown as U+FFFD, control characters and escape sequences removed) and return ``code``."""
+    text = terminal(" ".join(redact_text(str(message)).split("\n")))
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     print(f"hivepulse {command}: error: {text}", file=sys.stderr)
     return code
