@@ -185,6 +185,16 @@ def to_utc(values: pd.Series | list[object] | object) -> pd.Series:
     return pd.to_datetime(series, utc=True).astype(UTC_DTYPE)
 
 
+def timestamp_from_epoch(seconds: int) -> pd.Timestamp:
+    """One instant from integer seconds since the epoch (UTC, nanosecond unit)."""
+    return pd.Timestamp(int(seconds), unit="s", tz="UTC").as_unit("ns")
+
+
+def epoch_seconds(ts: pd.Timestamp) -> int:
+    """Whole seconds since the epoch of an instant (floor), the unit git and the sample compute in."""
+    return int(ts.value // 1_000_000_000)
+
+
 def from_epoch_seconds(seconds: np.ndarray | list[int]) -> pd.Series:
     """Integer seconds since the epoch as a ``datetime64[ns, UTC]`` series (what git and the sample store)."""
     return pd.Series(pd.to_datetime(np.asarray(seconds, dtype="int64"), unit="s", utc=True)).astype(UTC_DTYPE)

@@ -10,9 +10,8 @@ Everything here is fast and allocation-light so that reading an 80,000-commit hi
   never asks git for author or committer names or e-mails.
 - :func:`read_refs` runs one ``git for-each-ref`` for tags (with their tagger dates and peeled targets) and
   branch tips.
-- :func:`assign_owners` walks the graph for one environment: each commit is claimed by the earliest
-  deployment (in the order given) whose commit reaches it. Each commit is visited at most once per walk, so
-  one environment costs O(commits + parent edges).
+
+The walks over the graph (who claims which commit) are in :mod:`hivepulse.sources.git.walk`.
 
 All times are integer seconds since the epoch (UTC), as git stores them; time-zone offsets do not matter.
 """
@@ -24,10 +23,10 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from hivepulse.errors import SourceError
 
@@ -293,6 +292,7 @@ def _assemble(parts: list[_Part]) -> CommitGraph:
     counts = ((plen + 1) // (hexlen + 1)).astype(np.int32)
     found = list(map(index.get, b" ".join(parent_fields).split()))
     missing = 0
+    stored: np.ndarray
     if None in found:
         keep = np.fromiter((f is not None for f in found), dtype=bool, count=len(found))
         missing = int((~keep).sum())
@@ -312,7 +312,7 @@ def _assemble(parts: list[_Part]) -> CommitGraph:
         reverts.update((i + offset, t) for i, t in p.reverts.items())
         offset += len(p.shas)
 
-    def cat(name: str, dtype: object) -> np.ndarray:
+    def cat(name: str, dtype: npt.DTypeLike) -> np.ndarray:
         arrays = [getattr(p, name) for p in parts]
         return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
 
@@ -459,93 +459,3 @@ def read_refs(path: str) -> Refs:
             else:
                 tags.append(TagRef(name, "", "tag", True, tagger))
     return Refs(tags=tags, branches=branches)
-
-
-def is_ancestor(path: str, ancestor: bytes | str, descendant: bytes | str) -> bool:
-    """``git merge-base --is-ancestor``: True when ``ancestor`` is reachable from ``descendant``."""
-    a = ancestor.decode() if isinstance(ancestor, bytes) else ancestor
-    d = descendant.decode() if isinstance(descendant, bytes) else descendant
-    env = dict(os.environ, LC_ALL="C")
-    proc = subprocess.run(
-        ["git", "-C", path, "merge-base", "--is-ancestor", a, d], capture_output=True, env=env
-    )
-    return proc.returncode == 0
-
-
-def first_parent_chain(graph: CommitGraph, tip: int) -> list[int]:
-    """Indices of ``git rev-list --first-parent tip`` (newest first)."""
-    ptr, idx, counts = graph.parent_ptr, graph.parent_idx, graph.n_parents
-    chain: list[int] = []
-    c = tip
-    seen: set[int] = set()
-    while c >= 0 and c not in seen:
-        chain.append(c)
-        seen.add(c)
-        start, stop = int(ptr[c]), int(ptr[c + 1])
-        # the first parent is the first stored one, unless it was missing (shallow cut)
-        if stop > start and counts[c] > 0:
-            c = int(idx[start])
-        else:
-            c = -1
-    return chain
-
-
-def assign_owners(graph: CommitGraph, starts: Sequence[int]) -> np.ndarray:
-    """For one environment: ``owner[c]`` = position in ``starts`` of the earliest deployment reaching commit c.
-
-    ``starts`` lists the deployed commit indices in deployment order (earliest first); -1 entries (failed
-    attempts) claim nothing. A commit already claimed stops the walk, so each commit is visited once and a
-    deployment gets exactly ``rev-list this ^earlier1 ^earlier2 ...``. Unreached commits keep -1.
-    """
-    n = len(graph)
-    owner = [-1] * n
-    ptr = graph.parent_ptr.tolist()
-    idx = graph.parent_idx.tolist()
-    for d, start in enumerate(starts):
-        if start < 0 or owner[start] >= 0:
-            continue
-        stack = [start]
-        pop, push = stack.pop, stack.extend
-        while stack:
-            c = pop()
-            while owner[c] < 0:  # follow the first parent without touching the stack
-                owner[c] = d
-                a, b = ptr[c], ptr[c + 1]
-                if a == b:
-                    break
-                if b - a > 1:
-                    push(idx[a + 1 : b])
-                c = idx[a]
-    return np.asarray(owner, dtype=np.int64)
-
-
-def generations(graph: CommitGraph) -> np.ndarray:
-    """Generation number of every commit: 1 for a root, else 1 + the largest generation of its parents.
-
-    A proper ancestor always has a smaller generation than its descendants, whatever the commit dates say, so
-    it breaks ties between deployments that finished in the same second. One pass over the graph (Kahn's
-    algorithm from the roots), O(commits + parent edges).
-    """
-    n = len(graph)
-    if not n:
-        return np.zeros(0, dtype=np.int64)
-    ptr = graph.parent_ptr
-    stored = np.diff(ptr)
-    child_of_edge = np.repeat(np.arange(n, dtype=np.int64), stored)
-    by_parent = np.argsort(graph.parent_idx, kind="stable")
-    children = child_of_edge[by_parent].tolist()
-    cptr = np.searchsorted(graph.parent_idx[by_parent], np.arange(n + 1)).tolist()
-    waiting = stored.tolist()  # parents not yet numbered
-    gen = [1] * n
-    ready = [i for i in range(n) if waiting[i] == 0]
-    pop, push = ready.pop, ready.append
-    while ready:
-        c = pop()
-        g = gen[c] + 1
-        for k in children[cptr[c] : cptr[c + 1]]:
-            if gen[k] < g:
-                gen[k] = g
-            waiting[k] -= 1
-            if not waiting[k]:
-                push(k)
-    return np.asarray(gen, dtype=np.int64)
