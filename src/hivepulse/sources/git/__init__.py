@@ -20,7 +20,8 @@ Rules (full text with examples: ``docs/git-source.md``):
   rollbacks (``rollback_of``; unplanned), and fix-only deployments shortly after a successful deployment found
   failed (unplanned, the recovery; after a failed attempt they are a planned retry).
 
-Modules by role: :mod:`.options` (:class:`GitOptions`, validation; no numpy), :mod:`.graph` (one ``git log``,
+Modules by role: :mod:`.options` (:class:`GitOptions`, validation; no numpy), :mod:`.repo` (running git),
+:mod:`.graph` (one ``git log``,
 one ``git for-each-ref``), :mod:`.walk` (graph walks), :mod:`.deployments`, :mod:`.deployfile`,
 :mod:`.signals`, :mod:`.frames`, :mod:`.read` (:func:`read_git`). Importing this package is cheap:
 :func:`read_git` (numpy, pandas) is loaded on first use.

@@ -26,8 +26,9 @@ from hivepulse.sources.git.deployments import (
     tag_deployments,
 )
 from hivepulse.sources.git.frames import changes_frame, deployments_frame, incidents_frame
-from hivepulse.sources.git.graph import CommitGraph, RepoInfo
+from hivepulse.sources.git.graph import CommitGraph
 from hivepulse.sources.git.options import Compiled, GitOptions, compile_options
+from hivepulse.sources.git.repo import RepoInfo, open_repo
 from hivepulse.sources.git.signals import EnvResult, revert_incidents, rework_kinds
 from hivepulse.textsafe import terminal
 
@@ -40,7 +41,7 @@ def read_git(path: str | os.PathLike[str], options: GitOptions = GitOptions()) -
     ``options.allow_empty``). Data-quality findings (shallow clone, skipped tags, ...) go to ``notes``.
     """
     comp = compile_options(options)
-    repo = gitgraph.open_repo(path)
+    repo = open_repo(path)
     notes: list[str] = list(comp.notes)
     with ThreadPoolExecutor(max_workers=1) as pool:  # refs are read while git log streams the graph
         refs_future = pool.submit(gitgraph.read_refs, repo.path)
