@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from hivepulse.cli import main
-from hivepulse.sample import write_sample
+from hivepulse.sources.sample import write_sample
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 root_skip = pytest.mark.skipif(IS_ROOT, reason="root ignores file permissions")

@@ -89,8 +89,6 @@ def test_in_memory_events_are_blameless(story):
 
 @pytest.mark.parametrize("env", ["production", "staging"])
 def test_metrics_from_git_equal_metrics_from_exported_files(story, tmp_path, capsys, env):
-    pytest.importorskip("hivepulse.sources.files")
-    pytest.importorskip("hivepulse.metrics.dora")
     out = tmp_path / "out"
     assert _run(capsys, ["events", "export", "--git", str(story.path), "--out", str(out), *GIT_FLAGS])[0] == 0
     window = ["--since", "2024-09-02", "--until", "2024-09-16", "--env", env, "--format", "json"]

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from gitrepo import GitRepo, fast_import, linear_stream
 
-from hivepulse.sources import gitgraph
+from hivepulse.sources.git import graph as gitgraph
+from hivepulse.sources.git import walk
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_large_linear_chunked(tmp_path):
     assert len(g) == 2000 and g.missing_parents == 0
     assert int(g.n_parents.sum()) == 1999 and list(g.types[:3]) == ["feat"] * 3
     # the walk from the tip claims everything; from the 1000th-newest commit, only its ancestors
-    owner = gitgraph.assign_owners(g, [1000, 0])
+    owner = walk.assign_owners(g, [1000, 0])
     assert (owner == 0).sum() == 1000 and (owner == 1).sum() == 1000
 
 
@@ -78,6 +79,6 @@ def test_assign_owners_earliest_wins():
         n_parents=np.array([0, 1, 1, 2], np.int32), types=np.full(4, None, object),
         breaking=np.zeros(4, bool), pr_numbers=np.full(4, -1), merge_subjects={}, reverts={},
     )  # fmt: skip
-    assert gitgraph.assign_owners(g, [1, 3]).tolist() == [0, 0, 1, 1]
-    assert gitgraph.assign_owners(g, [-1, 3]).tolist() == [1, 1, 1, 1]  # a failed attempt claims nothing
-    assert gitgraph.first_parent_chain(g, 3) == [3, 1, 0]
+    assert walk.assign_owners(g, [1, 3]).tolist() == [0, 0, 1, 1]
+    assert walk.assign_owners(g, [-1, 3]).tolist() == [1, 1, 1, 1]  # a failed attempt claims nothing
+    assert walk.first_parent_chain(g, 3) == [3, 1, 0]

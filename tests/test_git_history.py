@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from gitrepo import GitRepo, change_sets, row, undeployed
 
+from hivepulse.metrics import dora
 from hivepulse.sources.git import GitOptions, read_git
 
 
@@ -59,7 +60,6 @@ def test_linear_changes_types_and_lead_times(linear):
 
 
 def test_linear_metrics_through_engine(linear):
-    dora = pytest.importorskip("hivepulse.metrics.dora")
     repo, _ = linear
     ev = read_git(repo.path)
     report = dora.compute(ev, dora.Window.parse("2024-03-01", "2024-03-08"), dora.MetricsConfig())

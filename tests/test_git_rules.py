@@ -16,7 +16,8 @@ from gitrepo import GitRepo, change_sets, row
 from hivepulse.cli import main
 from hivepulse.errors import InputError
 from hivepulse.metrics.dora import MetricsConfig, Window, compute
-from hivepulse.sources.git import GitOptions, _regex_literal_segments, read_git
+from hivepulse.sources.git import GitOptions, read_git
+from hivepulse.sources.git.options import regex_literal_segments as _regex_literal_segments
 
 
 def ts(text: str) -> pd.Timestamp:

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from gitrepo import GitRepo, change_sets, row
 
+from hivepulse.metrics import dora
 from hivepulse.sources.git import GitOptions, read_git
 
 
@@ -48,7 +49,6 @@ def test_revert_marks_failure_and_unplanned(reverted):
 
 
 def test_revert_metrics_through_engine(reverted):
-    dora = pytest.importorskip("hivepulse.metrics.dora")
     repo, _ = reverted
     r = dora.compute(read_git(repo.path), dora.Window.parse("2024-03-01", "2024-03-04"), dora.MetricsConfig())
     # 4 deployments; failed: v1.1.0 (incident + fixed by unplanned v1.1.1) -> CFR 1/4; rework 1/4
@@ -154,7 +154,6 @@ def test_rollback(tmp_path):
     assert change_sets(ev) == {"v1.0.0": {c1}, "v1.1.0": {c2}, "v1.0.1": set(), "v1.1.1": {c3}}
     assert pd.isna(row(ev.deployments, "deployment_id", "v1.1.1")["rollback_of"])
     assert pd.isna(read_git(repo.path, GitOptions(rollback_signal=False)).deployments["rollback_of"]).all()
-    dora = pytest.importorskip("hivepulse.metrics.dora")
     r = dora.compute(ev, dora.Window.parse("2024-05-01", "2024-05-04"), dora.MetricsConfig())
     # failed: v1.1.0 (rolled back) -> 1 of 4; recovered by v1.0.1: 00:00 -> 06:00 = 6 h
     assert (r.change_fail_rate["failed"], r.change_fail_rate["deployments"]) == (1, 4)

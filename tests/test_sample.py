@@ -13,8 +13,8 @@ import pytest
 
 from hivepulse.cli import main
 from hivepulse.model import integrity_problems
-from hivepulse.sample import DEFAULT_END, DEFAULT_SEED, generate
 from hivepulse.sources.files import read_events
+from hivepulse.sources.sample import DEFAULT_END, DEFAULT_SEED, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

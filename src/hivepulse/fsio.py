@@ -294,6 +294,32 @@ def load_yaml_file(path: str | Path, *, max_bytes: int = MAX_CONFIG_BYTES, what:
     return load_yaml(read_text_limited(path, max_bytes, what=what), file=path, max_bytes=max_bytes, **limits)
 
 
+# --------------------------------------------------------------------------------------------------------------
+# output directories
+
+
+def check_output_dir(path: str | Path) -> None:
+    """Raise :class:`InputError` (before anything is written) when ``path`` cannot become an output
+    directory: it is an existing file, or its nearest existing ancestor is a file or not writable."""
+    target = Path(path)
+    if target.exists():
+        if not target.is_dir():
+            raise InputError("output path is not a directory", file=str(target),
+                             expected="a directory or a new path")
+        if not os.access(target, os.W_OK | os.X_OK):
+            raise InputError("output directory is not writable", file=str(target), expected="a writable directory")
+        return
+    parent = target.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError("output path is inside a file", file=str(target),
+                         expected=f"a path under a directory ({parent} is a file)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError("cannot create the output directory: parent is not writable", file=str(target),
+                         expected=f"a path under a writable directory ({parent} is read-only)")
+
+
 __all__ = [
     "LOCK_TIMEOUT_S",
     "MAX_CONFIG_BYTES",
@@ -302,6 +328,7 @@ __all__ = [
     "YamlDocument",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_output_dir",
     "fsync_dir",
     "load_yaml",
     "load_yaml_file",

@@ -1,8 +1,11 @@
 """``hivepulse metrics``: the five DORA metrics of one environment over one window.
 
 Reads events from a directory (``--events DIR``, :func:`hivepulse.sources.files.read_events`) or from a git
-clone (``--git PATH``, :mod:`hivepulse.sources.git`, when that source is installed), computes
+clone (``--git PATH``, :mod:`hivepulse.sources.git`; flags in :mod:`hivepulse.commands.gitflags`), computes
 :func:`hivepulse.metrics.dora.compute` and prints a table (default) or the JSON contract of ``docs/cli.md``.
+
+Registering the command (``hivepulse metrics --help``) imports neither pandas nor scipy: the engine and the
+sources are imported when the command runs.
 """
 
 from __future__ import annotations
@@ -10,31 +13,32 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from hivepulse.commands.sourceflags import add_source_arguments, check_one_source
+from hivepulse.commands.sourceflags import load_events as _load_source
 from hivepulse.errors import InputError
 from hivepulse.metrics import tiers
-from hivepulse.metrics.dora import METRICS, DoraReport, MetricsConfig, Window, compute, parse_instant
-from hivepulse.model import EventSet
+from hivepulse.textsafe import terminal
 
-try:  # the git source is optional: without it, --git reports that it is unavailable
-    from hivepulse.sources import git as _git_source
-except ImportError:  # pragma: no cover - depends on the installed modules
-    _git_source = None
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hivepulse.metrics.dora import DoraReport, MetricsConfig, Window
+    from hivepulse.model import EventSet
 
 DEFAULT_DAYS = 28
 """Window length (days) used when --since is not given."""
 MAX_GAP_DAYS = 36500
 """Largest --incident-max-gap-days (100 years; pandas timedeltas end near 292 years)."""
-EARLIEST, LATEST = pd.Timestamp("1700-01-01", tz="UTC"), pd.Timestamp("2200-01-01", tz="UTC")
+EARLIEST, LATEST = datetime(1700, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 """Bounds of --since/--until (a window and its previous window must fit pandas' nanosecond range)."""
 MAX_WINDOW_DAYS = 36500
 """Longest window (100 years; pandas timedeltas end near 292 years)."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "metrics",
         help="DORA metrics of one environment over a window",
@@ -42,15 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "time and rework rate over [since, until) in UTC, with n, 95%% CIs and tiers. "
         "Rules: docs/metrics.md; JSON contract: docs/cli.md.",
     )
-    src = parser.add_argument_group("source (exactly one)")
-    src.add_argument("--events", metavar="DIR", help="directory with deployments/changes/incidents files")
-    src.add_argument(
-        "--assume-utc", action="store_true", help="read offset-less timestamps in event files as UTC"
-    )
-    if _git_source is not None and hasattr(_git_source, "add_git_arguments"):
-        _git_source.add_git_arguments(parser)
-    if "--git" not in parser._option_string_actions:
-        src.add_argument("--git", metavar="PATH", help="a git clone (needs hivepulse.sources.git)")
+    add_source_arguments(parser, events_help="directory with deployments/changes/incidents files")
 
     win = parser.add_argument_group("window and scope")
     win.add_argument("--since", help="window start, inclusive: YYYY-MM-DD (00:00 UTC) or ISO timestamp")
@@ -93,6 +89,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def build_config(args: argparse.Namespace) -> MetricsConfig:
     """The :class:`MetricsConfig` described by the command-line flags (validates --tz)."""
+    import pandas as pd
+
+    from hivepulse.metrics.dora import MetricsConfig
+
     if not 0 <= args.incident_max_gap_days <= MAX_GAP_DAYS:  # also rejects nan
         raise InputError("invalid --incident-max-gap-days", value=args.incident_max_gap_days,
                          expected=f"a number of days from 0 to {MAX_GAP_DAYS}")
@@ -110,20 +110,17 @@ def build_config(args: argparse.Namespace) -> MetricsConfig:
 
 def load_events(args: argparse.Namespace) -> EventSet:
     """Read the event set named by ``--events`` or ``--git``."""
-    if bool(args.events) == bool(args.git):
-        raise InputError("give exactly one source: --events DIR or --git PATH")
-    if args.events:
-        from hivepulse.sources.files import read_events
-
-        return read_events(args.events, assume_utc=args.assume_utc)
-    if _git_source is None or not hasattr(_git_source, "read_git"):
-        raise InputError("the git source is not available in this installation", value=args.git)
-    return _git_source.read_git(args.git, _git_source.options_from_args(args))
+    check_one_source(args, "--events DIR or --git PATH")
+    return _load_source(args)
 
 
 def resolve_window(args: argparse.Namespace, events: EventSet, environment: str) -> Window:
     """``--since``/``--until``, with defaults: until = end of the UTC day of the latest deployment of the
     environment; since = until - 28 days."""
+    import pandas as pd
+
+    from hivepulse.metrics.dora import Window
+
     until = instant(args.until, "until") if args.until is not None else None
     since = instant(args.since, "since") if args.since is not None else None
     if until is None:
@@ -141,6 +138,10 @@ def resolve_window(args: argparse.Namespace, events: EventSet, environment: str)
 
 def instant(text: str, name: str) -> pd.Timestamp:
     """:func:`parse_instant` limited to [1700-01-01, 2200-01-01] UTC (an empty value is an error)."""
+    import pandas as pd
+
+    from hivepulse.metrics.dora import parse_instant
+
     try:
         ts = parse_instant(text, name)
     except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError):
@@ -152,6 +153,8 @@ def instant(text: str, name: str) -> pd.Timestamp:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hivepulse.metrics.dora import compute
+
     config = build_config(args)
     if args.since is not None:  # fail fast on a bad date before reading anything
         instant(args.since, "since")
@@ -161,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     window = resolve_window(args, events, config.environment)
     length = window.until.to_pydatetime() - window.since.to_pydatetime()
     if length.days > MAX_WINDOW_DAYS or (
-        args.compare_previous and window.since.to_pydatetime() - length < EARLIEST.to_pydatetime()
+        args.compare_previous and window.since.to_pydatetime() - length < EARLIEST
     ):
         raise InputError("window too long", value=f"[{window.since.date()}, {window.until.date()})",
                          expected=f"at most {MAX_WINDOW_DAYS} days, and with --compare-previous a previous "
@@ -216,7 +219,10 @@ def _detail(name: str, m: dict[str, Any]) -> str:
 
 
 def format_table(report: DoraReport) -> str:
-    """A readable plain-text table of the report (what ``--format table`` prints)."""
+    """A readable plain-text table of the report (what ``--format table`` prints; read from the JSON
+    contract, the CLI's edge; notes are text from the data, printed without control characters)."""
+    from hivepulse.metrics.dora import METRICS
+
     d = report.to_dict()
     w = d["window"]
     lines = [
@@ -251,5 +257,5 @@ def format_table(report: DoraReport) -> str:
     q = d["data_quality"]
     counts = [f"{k.replace('_', ' ')} {v}" for k, v in q.items() if isinstance(v, int) and v]
     lines += ["", "Data quality: " + ("; ".join(counts) if counts else "no issues counted")]
-    lines += [f"- {note}" for note in q["notes"]]
+    lines += [f"- {terminal(note)}" for note in q["notes"]]
     return "\n".join(lines)

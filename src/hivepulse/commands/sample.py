@@ -11,11 +11,11 @@ import sys
 from datetime import date
 
 from hivepulse.errors import InputError
-from hivepulse.sample import DEFAULT_END, DEFAULT_SEED, DEFAULT_WEEKS, parse_end, write_sample
-from hivepulse.sources.files import check_output_dir
+from hivepulse.sources.sample import DEFAULT_END, DEFAULT_SEED, DEFAULT_WEEKS, parse_end, write_sample
+from hivepulse.textsafe import terminal
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "sample",
         help="generate the deterministic sample history of a HiveBox team",
@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("invalid --end", value=args.end, expected="a date YYYY-MM-DD from 1900-01-01 to 2200-01-01")
     if not str(args.out).strip():
         raise InputError("empty --out", expected="an output directory")
+    from hivepulse.fsio import check_output_dir
+
     check_output_dir(args.out)  # before generating anything
     events, info = write_sample(args.out, args.seed, weeks=args.weeks, end=end)
     deps = events.deployments
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         f"{env} {int(counts.get(env, 0))}" for env in ("development", "staging", "production")
     )
     sys.stdout.write(
-        f"wrote {args.out}: [{info.since:%Y-%m-%d}, {info.until:%Y-%m-%d}) seed {info.seed}; "
+        f"wrote {terminal(str(args.out))}: [{info.since:%Y-%m-%d}, {info.until:%Y-%m-%d}) seed {info.seed}; "
         f"deployments: {per_env}; changes {len(events.changes)}; incidents {len(events.incidents)}\n"
     )
     return 0

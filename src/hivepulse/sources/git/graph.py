@@ -10,9 +10,9 @@ Everything here is fast and allocation-light so that reading an 80,000-commit hi
   never asks git for author or committer names or e-mails.
 - :func:`read_refs` runs one ``git for-each-ref`` for tags (with their tagger dates and peeled targets) and
   branch tips.
-- :func:`assign_owners` walks the graph for one environment: each commit is claimed by the earliest
-  deployment (in the order given) whose commit reaches it. Each commit is visited at most once per walk, so
-  one environment costs O(commits + parent edges).
+
+The walks over the graph (who claims which commit) are in :mod:`hivepulse.sources.git.walk`; running git and
+opening the repository in :mod:`hivepulse.sources.git.repo`.
 
 All times are integer seconds since the epoch (UTC), as git stores them; time-zone offsets do not matter.
 """
@@ -24,92 +24,18 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from hivepulse.errors import SourceError
+from hivepulse.sources.git.repo import git
 
 REVERT_RE = re.compile(rb"This reverts commit ([0-9a-fA-F]{7,64})")
 REV_ARGS = ("--branches", "--tags", "--remotes")
 """What the graph covers: every local branch, tag and remote-tracking branch (not stash, notes or a
 detached HEAD that no ref names)."""
-
-
-def git(path: str, *args: str, check: bool = True, input: bytes | None = None) -> bytes:
-    """Run ``git -C path args...`` and return stdout (bytes). Failures raise :class:`SourceError`.
-
-    stdout is read with one blocking read (large outputs arrive at pipe speed); stderr goes to a temporary
-    file so that it can never block the child.
-    """
-    env = dict(os.environ)
-    env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0"})
-    cmd = ["git", "-C", path, "--no-pager", "-c", "log.showSignature=false", *args]
-    with tempfile.TemporaryFile() as err:
-        try:
-            proc = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=err, env=env,
-            )  # fmt: skip
-        except FileNotFoundError as exc:
-            raise SourceError("git is not installed (no 'git' on PATH)") from exc
-        if input is not None:
-            out, _ = proc.communicate(input)
-        else:
-            assert proc.stdout is not None
-            out = proc.stdout.read()
-            proc.stdout.close()
-            proc.wait()
-        if check and proc.returncode != 0:
-            err.seek(0)
-            message = err.read().decode("utf-8", "replace").strip().splitlines()
-            first = next(
-                (line for line in message if line.startswith("fatal:")), message[0] if message else ""
-            )
-            raise SourceError(
-                f"{path}: git {args[0]} failed: {first.removeprefix('fatal: ') or proc.returncode}"
-            )
-    return out
-
-
-@dataclass(frozen=True)
-class RepoInfo:
-    """Where the repository lives and what kind it is."""
-
-    path: str
-    git_dir: str
-    bare: bool
-    shallow: bool
-    shallow_commits: tuple[str, ...] = ()
-    """SHAs at which a shallow clone's history is cut (their parents are missing)."""
-
-
-def open_repo(path: str | os.PathLike[str]) -> RepoInfo:
-    """Check that ``path`` is a git repository (work tree or bare). Raises :class:`SourceError` otherwise."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise SourceError(f"{path}: no such directory")
-    if not os.path.isdir(path):
-        raise SourceError(f"{path}: not a directory (expected a git repository)")
-    try:
-        out = git(path, "rev-parse", "--absolute-git-dir", "--is-bare-repository", "--is-shallow-repository")
-    except SourceError as exc:
-        if "not a git repository" in str(exc):
-            raise SourceError(f"{path}: not a git repository") from None
-        raise
-    lines = out.decode("utf-8", "replace").splitlines()
-    if len(lines) < 3:
-        raise SourceError(f"{path}: could not read the repository (git rev-parse said {out!r})")
-    git_dir, bare, shallow = lines[0], lines[1] == "true", lines[2] == "true"
-    cut: tuple[str, ...] = ()
-    if shallow:
-        try:
-            with open(os.path.join(git_dir, "shallow"), encoding="ascii", errors="replace") as fh:
-                cut = tuple(line.strip() for line in fh if line.strip())
-        except OSError:
-            cut = ()
-    return RepoInfo(path=path, git_dir=git_dir, bare=bare, shallow=shallow, shallow_commits=cut)
 
 
 @dataclass
@@ -293,6 +219,7 @@ def _assemble(parts: list[_Part]) -> CommitGraph:
     counts = ((plen + 1) // (hexlen + 1)).astype(np.int32)
     found = list(map(index.get, b" ".join(parent_fields).split()))
     missing = 0
+    stored: np.ndarray
     if None in found:
         keep = np.fromiter((f is not None for f in found), dtype=bool, count=len(found))
         missing = int((~keep).sum())
@@ -312,7 +239,7 @@ def _assemble(parts: list[_Part]) -> CommitGraph:
         reverts.update((i + offset, t) for i, t in p.reverts.items())
         offset += len(p.shas)
 
-    def cat(name: str, dtype: object) -> np.ndarray:
+    def cat(name: str, dtype: npt.DTypeLike) -> np.ndarray:
         arrays = [getattr(p, name) for p in parts]
         return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
 
@@ -459,93 +386,3 @@ def read_refs(path: str) -> Refs:
             else:
                 tags.append(TagRef(name, "", "tag", True, tagger))
     return Refs(tags=tags, branches=branches)
-
-
-def is_ancestor(path: str, ancestor: bytes | str, descendant: bytes | str) -> bool:
-    """``git merge-base --is-ancestor``: True when ``ancestor`` is reachable from ``descendant``."""
-    a = ancestor.decode() if isinstance(ancestor, bytes) else ancestor
-    d = descendant.decode() if isinstance(descendant, bytes) else descendant
-    env = dict(os.environ, LC_ALL="C")
-    proc = subprocess.run(
-        ["git", "-C", path, "merge-base", "--is-ancestor", a, d], capture_output=True, env=env
-    )
-    return proc.returncode == 0
-
-
-def first_parent_chain(graph: CommitGraph, tip: int) -> list[int]:
-    """Indices of ``git rev-list --first-parent tip`` (newest first)."""
-    ptr, idx, counts = graph.parent_ptr, graph.parent_idx, graph.n_parents
-    chain: list[int] = []
-    c = tip
-    seen: set[int] = set()
-    while c >= 0 and c not in seen:
-        chain.append(c)
-        seen.add(c)
-        start, stop = int(ptr[c]), int(ptr[c + 1])
-        # the first parent is the first stored one, unless it was missing (shallow cut)
-        if stop > start and counts[c] > 0:
-            c = int(idx[start])
-        else:
-            c = -1
-    return chain
-
-
-def assign_owners(graph: CommitGraph, starts: Sequence[int]) -> np.ndarray:
-    """For one environment: ``owner[c]`` = position in ``starts`` of the earliest deployment reaching commit c.
-
-    ``starts`` lists the deployed commit indices in deployment order (earliest first); -1 entries (failed
-    attempts) claim nothing. A commit already claimed stops the walk, so each commit is visited once and a
-    deployment gets exactly ``rev-list this ^earlier1 ^earlier2 ...``. Unreached commits keep -1.
-    """
-    n = len(graph)
-    owner = [-1] * n
-    ptr = graph.parent_ptr.tolist()
-    idx = graph.parent_idx.tolist()
-    for d, start in enumerate(starts):
-        if start < 0 or owner[start] >= 0:
-            continue
-        stack = [start]
-        pop, push = stack.pop, stack.extend
-        while stack:
-            c = pop()
-            while owner[c] < 0:  # follow the first parent without touching the stack
-                owner[c] = d
-                a, b = ptr[c], ptr[c + 1]
-                if a == b:
-                    break
-                if b - a > 1:
-                    push(idx[a + 1 : b])
-                c = idx[a]
-    return np.asarray(owner, dtype=np.int64)
-
-
-def generations(graph: CommitGraph) -> np.ndarray:
-    """Generation number of every commit: 1 for a root, else 1 + the largest generation of its parents.
-
-    A proper ancestor always has a smaller generation than its descendants, whatever the commit dates say, so
-    it breaks ties between deployments that finished in the same second. One pass over the graph (Kahn's
-    algorithm from the roots), O(commits + parent edges).
-    """
-    n = len(graph)
-    if not n:
-        return np.zeros(0, dtype=np.int64)
-    ptr = graph.parent_ptr
-    stored = np.diff(ptr)
-    child_of_edge = np.repeat(np.arange(n, dtype=np.int64), stored)
-    by_parent = np.argsort(graph.parent_idx, kind="stable")
-    children = child_of_edge[by_parent].tolist()
-    cptr = np.searchsorted(graph.parent_idx[by_parent], np.arange(n + 1)).tolist()
-    waiting = stored.tolist()  # parents not yet numbered
-    gen = [1] * n
-    ready = [i for i in range(n) if waiting[i] == 0]
-    pop, push = ready.pop, ready.append
-    while ready:
-        c = pop()
-        g = gen[c] + 1
-        for k in children[cptr[c] : cptr[c + 1]]:
-            if gen[k] < g:
-                gen[k] = g
-            waiting[k] -= 1
-            if not waiting[k]:
-                push(k)
-    return np.asarray(gen, dtype=np.int64)
