@@ -122,16 +122,16 @@ def test_the_build_stage_builds_the_hivepulse_wheel_from_the_hash_pinned_backend
     """What `RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation .` does, on this machine: the
     build-backend venv installs only with --require-hashes, and the wheel holds the package data."""
     venv = tmp_path / "build-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = str(venv / "bin" / "pip")
-    subprocess.run([pip, "install", "-q", "--require-hashes", "--only-binary=:all:", "-r",
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python")]  # as the Dockerfile does
+    subprocess.run([*pip, "install", "-q", "--require-hashes", "--only-binary=:all:", "-r",
                     str(ROOT / "deploy/image/build-requirements.lock")], check=True, capture_output=True)
     ctx = tmp_path / "ctx"
     ctx.mkdir()
     for name in ("pyproject.toml", "README.md"):
         (ctx / name).write_bytes((ROOT / name).read_bytes())
     subprocess.run(["cp", "-r", str(ROOT / "src"), str(ctx / "src")], check=True)
-    subprocess.run([pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(ctx)],
+    subprocess.run([*pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(ctx)],
                    check=True, capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("hivepulse-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
