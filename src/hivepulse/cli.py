@@ -21,6 +21,8 @@ from hivepulse.redact import redact_text
 COMMAND_MODULES = (
     "metrics",
     "events",
+    "pull",
+    "store",
     "sample",
     "retro",
     "profile",

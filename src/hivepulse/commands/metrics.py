@@ -51,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         _git_source.add_git_arguments(parser)
     if "--git" not in parser._option_string_actions:
         src.add_argument("--git", metavar="PATH", help="a git clone (needs hivepulse.sources.git)")
+    src.add_argument("--store", metavar="URL|PATH", help="the event store (hivepulse pull; docs/store.md)")
+    src.add_argument("--repository", action="append", metavar="OWNER/REPO",
+                     help="with --store: only this repository (repeatable; default: the whole project)")
 
     win = parser.add_argument_group("window and scope")
     win.add_argument("--since", help="window start, inclusive: YYYY-MM-DD (00:00 UTC) or ISO timestamp")
@@ -109,7 +112,13 @@ def build_config(args: argparse.Namespace) -> MetricsConfig:
 
 
 def load_events(args: argparse.Namespace) -> EventSet:
-    """Read the event set named by ``--events`` or ``--git``."""
+    """Read the event set named by ``--events``, ``--git`` or ``--store``."""
+    if getattr(args, "store", None) is not None:
+        if args.events or args.git:
+            raise InputError("give exactly one source: --events DIR, --git PATH or --store URL|PATH")
+        from hivepulse.store import read_events as read_store
+
+        return read_store(args.store, repository=args.repository)
     if bool(args.events) == bool(args.git):
         raise InputError("give exactly one source: --events DIR or --git PATH")
     if args.events:
