@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from hivepulse.net import LOOPBACK, free_port
 
@@ -531,7 +531,7 @@ class FakeGitHub:
         if page < last:
             def link(n: int) -> str:
                 params = {**q, "page": str(n)}
-                query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+                query = urlencode(sorted(params.items()))
                 return f"<{self.url}/repositories/{self.repo.repo_id}{rest}?{query}>"
             headers["Link"] = f'{link(page + 1)}; rel="next", {link(last)}; rel="last"'
         body: object = chunk if wrap is None else {"total_count": total if total is not None else len(items),

@@ -328,6 +328,7 @@ class GitHubClient:
         return b"rate limit" in body.lower()
 
     def _wait_rate_limit(self, url: str, response: httpx.Response, count: int) -> None:
+        self._wait_until = None  # this wait covers the exhausted quota too
         now = self.clock()
         after = _retry_after(response, now)
         reset = _int(response.headers.get("x-ratelimit-reset"))
