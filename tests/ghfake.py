@@ -431,9 +431,10 @@ class FakeGitHub:
     """The server. ``requests`` logs ``(path_with_query, status)``; ``faults`` are scripted; ``random_faults``
     (a rate from 0 to 1) injects 502s, dropped connections and slow answers with a seeded RNG."""
 
-    def __init__(self, repo: FakeRepo, *, token: str | None = PLANTED_TOKEN, quota: int = 5000,
+    def __init__(self, repo: FakeRepo | list[FakeRepo], *, token: str | None = PLANTED_TOKEN, quota: int = 5000,
                  random_faults: float = 0.0, seed: int = 0, slow_s: float = 1.5) -> None:
-        self.repo = repo
+        self.all_repos = repo if isinstance(repo, list) else [repo]
+        self.repo = self.all_repos[0]
         self.token = token
         self.quota_limit = quota
         self.remaining = quota
@@ -446,7 +447,8 @@ class FakeGitHub:
         self.lock = threading.Lock()
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
-        self.api = Api(repo, self.url)
+        self.apis = {r.full_name: Api(r, self.url) for r in self.all_repos}
+        self.api = self.apis[self.repo.full_name]
         self._server = ThreadingHTTPServer((LOOPBACK, self.port), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -468,6 +470,10 @@ class FakeGitHub:
     # ------------------------------------------------------------------------------------------ routing
 
     def route(self, path: str, query: dict[str, list[str]]) -> tuple[int, object, dict[str, str]]:
+        for candidate in self.all_repos:  # the repository a path names (called under the lock)
+            if any(path == p or path.startswith(p + "/")
+                   for p in (f"/repos/{candidate.full_name}", f"/repositories/{candidate.repo_id}")):
+                self.repo, self.api = candidate, self.apis[candidate.full_name]
         r, api = self.repo, self.api
         prefix = f"/repos/{r.full_name}"
         alt = f"/repositories/{r.repo_id}"
