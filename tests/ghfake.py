@@ -406,10 +406,10 @@ class Api:
     # ------------------------------------------------------------------------------------------ graph
 
     def reach_index(self, sha: str) -> int | None:
-        try:
-            return self.repo.main.index(sha)
-        except ValueError:
-            return None
+        if getattr(self, "_index_len", -1) != len(self.repo.main):
+            self._index = {s: i for i, s in enumerate(self.repo.main)}
+            self._index_len = len(self.repo.main)
+        return self._index.get(sha)
 
 
 # ---------------------------------------------------------------------------------------------- server
@@ -487,7 +487,7 @@ class FakeGitHub:
         q = {k: v[-1] for k, v in query.items()}
         if rest == "/deployments":
             items = sorted(r.deployments, key=lambda d: (d.created_at, d.id), reverse=True)
-            return self._page(rest, q, [api.deployment(d) for d in items])
+            return self._page(rest, q, items, render=api.deployment)
         if m := re.fullmatch(r"/deployments/(\d+)/statuses", rest):
             dep = next((d for d in r.deployments if d.id == int(m.group(1))), None)
             if dep is None:
@@ -510,7 +510,7 @@ class FakeGitHub:
             items = [p for p in r.pulls if (q.get("state", "open") == "closed") == (p.closed_at is not None)
                      and p.base_ref == q.get("base", p.base_ref)]
             items.sort(key=lambda p: (p.updated_at, p.number), reverse=q.get("direction", "desc") == "desc")
-            return self._page(rest, q, [api.pull(p) for p in items])
+            return self._page(rest, q, items, render=api.pull)
         if m := re.fullmatch(r"/issues/(\d+)/timeline", rest):
             pr = next((p for p in r.pulls if p.number == int(m.group(1))), None)
             if pr is None:
@@ -522,16 +522,18 @@ class FakeGitHub:
             if q.get("state", "open") != "all":
                 items = [i for i in items if i.state == q.get("state", "open")]
             items.sort(key=lambda i: (i.updated_at, i.number), reverse=True)
-            return self._page(rest, q, [api.issue(i) for i in items])
+            return self._page(rest, q, items, render=api.issue)
         if m := re.fullmatch(r"/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", rest):
             return self._compare(rest, q, m.group(1), m.group(2))
         return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
 
     def _page(self, rest: str, q: dict[str, str], items: list, *, wrap: str | None = None,
-              total: int | None = None) -> tuple[int, object, dict[str, str]]:
+              total: int | None = None, render=None) -> tuple[int, object, dict[str, str]]:
         per = max(1, min(100, int(q.get("per_page", "30"))))
         page = max(1, int(q.get("page", "1")))
         chunk = items[(page - 1) * per:page * per]
+        if render is not None:
+            chunk = [render(x) for x in chunk]
         headers: dict[str, str] = {}
         last = max(1, -(-len(items) // per))
         if page < last:
@@ -554,7 +556,7 @@ class FakeGitHub:
         total = len(runs)
         if created or "branch" in q:
             runs = runs[:1000]  # GitHub's cap for filtered queries
-        return self._page(rest, q, [self.api.run(x) for x in runs], wrap="workflow_runs", total=total)
+        return self._page(rest, q, runs, wrap="workflow_runs", total=total, render=self.api.run)
 
     def _compare(self, rest: str, q: dict[str, str], base: str, head: str) -> tuple[int, object, dict[str, str]]:
         bi, hi = self.api.reach_index(base), self.api.reach_index(head)
@@ -734,3 +736,56 @@ def hand_scenario() -> tuple[FakeRepo, dict[str, object]]:
     r.issue("Latency", h(20), None, body=f"deployment: {d5.id}")
     refs.update(p1=p1, p2=p2, p4=p4, p5=p5, p6=p6, d4=d4, d5=d5)
     return r, refs
+
+
+def generate_repo(n_prs: int, n_deployments: int, *, seed: int = 0, n_incidents: int = 0,
+                  staging: bool = False, owner: str = "hive-team", name: str = "hivebox") -> FakeRepo:
+    """A larger repository: ``n_prs`` merged pull requests (squash 60 %, merge commit 25 %, rebase 15 %; 1-3
+    commits; 0-2 reviews; 5 % by a bot) and ``n_deployments`` production deployments spread over them (about
+    90 % success with ``inactive`` added to the previous success, 10 % failure or error), optional staging
+    deployments and incident issues naming a root-cause commit."""
+    rng = random.Random(seed)
+    r = FakeRepo(owner, name)
+    start = BASE_TIME - timedelta(hours=2 * n_prs + 24)
+    t = start
+    per = max(1, n_prs // max(1, n_deployments))
+    deployed = 0
+    last_success: FakeDeployment | None = None
+    shipped: list[str] = []
+    for i in range(n_prs):
+        t += timedelta(hours=2)
+        k = rng.randint(1, 3)
+        commits = [(f"{rng.choice(['feat', 'fix', 'chore', 'docs'])}: change {i}.{j}", t - timedelta(hours=k - j + 1))
+                   for j in range(k)]
+        strategy = rng.choices(["squash", "merge", "rebase"], [60, 25, 15])[0]
+        author = rng.randrange(3)
+        reviews = [((author + 1 + j) % 3, t + timedelta(minutes=20 + 10 * j), "approved") for j in range(rng.randint(0, 2))]
+        pr = r.add_pr(f"Change {i}", t, t + timedelta(hours=1), commits=commits, strategy=strategy, reviews=reviews,
+                      person=author, bot=rng.random() < 0.05)
+        if pr.merge_commit_sha:
+            shipped.append(pr.merge_commit_sha)
+        if (i + 1) % per == 0 and deployed < n_deployments:
+            at = t + timedelta(hours=1.5)
+            roll = rng.random()
+            states = [("queued", 0.0), ("in_progress", 0.05)]
+            if roll < 0.9:
+                states.append(("success", 0.1 + rng.random() * 0.2))
+                if last_success is not None:
+                    last_success.statuses.append(("inactive", at + timedelta(minutes=20)))
+            else:
+                states.append((rng.choice(["failure", "error"]), 0.2))
+            d = r.deploy("production", at, states)
+            if roll < 0.9:
+                last_success = d
+            deployed += 1
+            if staging and rng.random() < 0.5:
+                r.deploy("staging", at - timedelta(minutes=30), [("success", 0.1)])
+    while deployed < n_deployments:
+        t += timedelta(hours=1)
+        r.deploy("production", t, [("success", 0.1)])
+        deployed += 1
+    for j in range(n_incidents):
+        sha = rng.choice(shipped) if shipped else r.head
+        opened = start + timedelta(hours=2 * rng.randrange(n_prs) + 3)
+        r.issue(f"Incident {j}", opened, opened + timedelta(hours=rng.randint(1, 6)), body=f"root cause: {sha[:10]}")
+    return r

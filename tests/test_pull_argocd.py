@@ -8,7 +8,14 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from argofake import PLANTED_ARGO_TOKEN, PLANTED_ARGO_USER, FakeArgoCD, application, failed_operation, revision
+from argofake import (
+    PLANTED_ARGO_TOKEN,
+    PLANTED_ARGO_USER,
+    FakeArgoCD,
+    application,
+    failed_operation,
+    revision,
+)
 from ghfake import BASE_TIME
 
 from hivepulse.cli import main

@@ -78,7 +78,7 @@ def test_changes_come_from_compare_and_carry_their_pull_request(pulled):
     ch = read_events(store).changes
     by_dep = ch.groupby(ch["deployment_id"].fillna("-"))["change_id"].count().to_dict()
     assert by_dep == {dep(1001): 3, dep(1004): 4, dep(1005): 1, "-": 1}
-    p1, p2, p4 = refs["p1"], refs["p2"], refs["p4"]
+    p1, p2 = refs["p1"], refs["p2"]
     rows = ch.set_index("change_id")
     squash1 = rows.loc[f"{REPO}:{p1.merge_commit_sha}"]
     assert squash1["pr_number"] == 1 and squash1["pr_opened_at"] == at(2) and squash1["first_review_at"] == at(3)

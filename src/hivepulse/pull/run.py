@@ -121,8 +121,11 @@ class _Run:
 
 def pull(store: str | os.PathLike[str] | StoreLocation | None, *, repositories: Sequence[RepositorySource] = (),
          apps: Sequence[ArgoApp] = (), options: PullOptions | None = None, progress: Progress | None = None,
-         command: str = "pull", before_save: Callable[[], None] | None = None) -> PullSummary:
-    """Pull ``apps`` (Argo CD) and ``repositories`` (GitHub) into ``store`` in one transaction."""
+         command: str = "pull", before_commit: Callable[[], None] | None = None) -> PullSummary:
+    """Pull ``apps`` (Argo CD) and ``repositories`` (GitHub) into ``store`` in one transaction.
+
+    ``before_commit`` (tests) runs inside the write transaction, after every row is written and before the
+    commit."""
     opts = options or PullOptions()
     repos = [replace(r, repository=check_repository(r.repository or "")) for r in repositories]
     target = store if isinstance(store, StoreLocation) or store is None else str(store)
@@ -142,9 +145,7 @@ def pull(store: str | os.PathLike[str] | StoreLocation | None, *, repositories: 
             _pull_repo(run, cfg, argo_data)
         batch.api_calls, batch.not_modified, batch.quota_left = (run.calls.calls, run.calls.not_modified,
                                                                  run.calls.quota_remaining)
-        if before_save is not None:
-            before_save()
-        counts = rec.save_pull(st, batch)
+        counts = rec.save_pull(st, batch, before_commit=before_commit)
         return PullSummary(st.location.display, run.sources, counts, run.calls, run.notes, run.problems.count,
                            run.problems.examples)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -142,7 +142,7 @@ def _hash(row: Sequence[object]) -> str:
     return hashlib.sha1(repr(tuple(row)).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def save_pull(store: Store, batch: PullBatch) -> Counts:
+def save_pull(store: Store, batch: PullBatch, *, before_commit: Callable[[], None] | None = None) -> Counts:
     """Write ``batch`` in one transaction and return the counts of model rows (events)."""
     counts = Counts()
     with store.transaction():
@@ -176,6 +176,8 @@ def save_pull(store: Store, batch: PullBatch) -> Counts:
             batch.pull_id, batch.command, ",".join(s.scope for s in batch.scopes), batch.started_at,
             time.time_ns(), batch.api_calls, batch.not_modified, counts.new, counts.updated, counts.unchanged,
             counts.removed, batch.quota_left)])
+        if before_commit is not None:
+            before_commit()
     return counts
 
 
