@@ -12,6 +12,7 @@ https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/ and the Appli
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,6 +79,10 @@ class FakeArgoCD:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls
 
             def log_message(self, *a: object) -> None:
                 return None

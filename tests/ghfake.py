@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import random
 import re
 import threading
@@ -599,6 +600,10 @@ def _created_range(text: str) -> tuple[datetime, datetime]:
 def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls
 
         def log_message(self, *args: object) -> None:
             return None

@@ -51,8 +51,11 @@ class PostgresServer:
         self.data = self.dir / "data"
         self.user = "hivepulse"
         self._as: dict[str, object] = {}
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
+        if os.geteuid() == 0:  # initdb refuses root: run as postgres (Debian's package creates it), else nobody
+            try:
+                pw = pwd.getpwnam("postgres")
+            except KeyError:
+                pw = pwd.getpwnam("nobody")
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
             self._as = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
 
