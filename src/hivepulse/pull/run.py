@@ -173,7 +173,12 @@ def _pull_app(run: _Run, app: ArgoApp, data: RepoData, *, derive_alone: bool) ->
             read = argo_source.read_application(client, app.name, app.namespace)
             run.absorb(client)
     run.progress.step("argocd applications")
+    stored_ids = [h.history_id for h in history.values()]
     fresh = [h for h in read.history if (h.history_id, h.deployed_at) not in history]
+    if stored_ids and fresh and min(h.history_id for h in fresh) > max(stored_ids) + 1:
+        missed = min(h.history_id for h in fresh) - max(stored_ids) - 1
+        run.notes.append(f"argocd {app.name}: {missed} history entr(ies) were replaced before this pull saw them "
+                         "(Argo CD keeps only the last revisionHistoryLimit, default 10): pull more often")
     for h in read.history:
         history[(h.history_id, h.deployed_at)] = h
     if read.operation is not None:
