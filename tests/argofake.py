@@ -80,9 +80,9 @@ class FakeArgoCD:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-        def setup(self) -> None:
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls
 
             def log_message(self, *a: object) -> None:
                 return None

@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import time
 
@@ -23,7 +24,7 @@ from hivepulse.project import DEFAULT_PROJECT, ArgoApp, Project, RepositorySourc
 from hivepulse.pull.progress import Bars
 from hivepulse.pull.run import PullOptions, PullSummary, pull
 from hivepulse.sources.github.client import ClientOptions
-from hivepulse.sources.github.readers import NoProgress, Progress
+from hivepulse.sources.github.readers import NoProgress, Progress, check_repository
 from hivepulse.textsafe import terminal
 
 MAX_WAIT_MINUTES = 24 * 60
@@ -110,6 +111,8 @@ def _options(args: argparse.Namespace, api_url: str | None, project_wait_s: floa
         raise InputError("invalid --max-wait", value=args.max_wait, expected=f"minutes from 0 to {MAX_WAIT_MINUTES}")
     wait_s = args.max_wait * 60 if args.max_wait is not None else project_wait_s if project_wait_s is not None \
         else 900.0
+    if api_url is not None and not re.match(r"^https?://[^\s/]+", api_url):
+        raise InputError("invalid --api-url", value=api_url, expected="an http(s) URL, e.g. https://HOST/api/v3")
     token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or None
     client = ClientOptions(api_url=api_url or "https://api.github.com", token=token, timeout_s=args.timeout,
                            retries=args.retries, max_wait_s=wait_s)
@@ -158,6 +161,7 @@ def _run(args: argparse.Namespace, store: str | None, repos: list[RepositorySour
 
 
 def run_github(args: argparse.Namespace) -> int:
+    check_repository(args.repository)
     if args.deploy == "workflow" and not args.workflow:
         raise InputError("--deploy workflow needs --workflow FILE|ID", expected="e.g. --workflow deploy.yml")
     cfg = RepositorySource(args.repository, args.deploy, args.production_env, tuple(args.environment),
