@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import random
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
