@@ -204,6 +204,16 @@ def load_project(path: str | Path | None = None) -> Project:
                    parsed.argocd.server, parsed.argocd.insecure, tuple(repos), apps)
 
 
+def project_store(path: str | Path | None = None) -> str | None:
+    """The ``store:`` of the project file (default ``retro/project.yaml``) when that file exists, else None
+    (then the store's own default, ``data/store/hivepulse.db``, applies). What ``hivepulse pull github|argocd``
+    and the retro use when no store is named."""
+    target = locate(path or DEFAULT_PROJECT)
+    if path is None and not target.is_file():
+        return None
+    return load_project(target).store
+
+
 def since_ns(text: str | None) -> int | None:
     """``--since`` (a date or an ISO timestamp, UTC when no offset) as ns, or None."""
     if text is None or not str(text).strip():
@@ -215,4 +225,5 @@ def since_ns(text: str | None) -> int | None:
     return _ns(value)  # type: ignore[arg-type]
 
 
-__all__ = ["ArgoApp", "DEFAULT_PROJECT", "DeploySource", "Project", "RepositorySource", "load_project", "since_ns"]
+__all__ = ["ArgoApp", "DEFAULT_PROJECT", "DeploySource", "Project", "RepositorySource", "load_project",
+           "project_store", "since_ns"]

@@ -20,7 +20,15 @@ import sys
 import time
 
 from hivepulse.errors import InputError
-from hivepulse.project import DEFAULT_PROJECT, ArgoApp, Project, RepositorySource, load_project, since_ns
+from hivepulse.project import (
+    DEFAULT_PROJECT,
+    ArgoApp,
+    Project,
+    RepositorySource,
+    load_project,
+    project_store,
+    since_ns,
+)
 from hivepulse.pull.progress import Bars
 from hivepulse.pull.run import PullOptions, PullSummary, pull
 from hivepulse.sources.github.client import ClientOptions
@@ -135,13 +143,9 @@ def _progress(args: argparse.Namespace) -> Progress:
 
 
 def _default_project_store(args: argparse.Namespace) -> str | None:
-    """The store named by the default project file, when it exists (so pull github/argocd and the project
-    pull write to the same store)."""
-    from hivepulse.paths import locate
-
-    if args.store is not None or not locate(DEFAULT_PROJECT).is_file():
-        return args.store
-    return load_project(DEFAULT_PROJECT).store
+    """``--store``, else the store named by the default project file when it exists (so pull github/argocd
+    and the project pull write to the same store)."""
+    return args.store if args.store is not None else project_store()
 
 
 def _run(args: argparse.Namespace, store: str | None, repos: list[RepositorySource], apps: list[ArgoApp],
