@@ -269,8 +269,9 @@ def derive(cfg: RepositorySource, data: RepoData, items: list[Attempt], notes: l
                 revisions.setdefault(a.argo_app, set()).add(a.commit_sha)
             prev = a
     if missing:
-        notes.append(f"{prefix}: {missing} comparison(s) between deployed commits are unknown to GitHub (a "
-                     "force-push or a deleted commit); those deployments' changes are unknown")
+        notes.append(f"{prefix}: {missing} comparison(s) between deployed revisions could not be made (a commit "
+                     "GitHub does not know after a force-push, or a revision that is not a commit SHA); those "
+                     "deployments' changes are unknown")
     prod_claims = claims.get(PRODUCTION, {})
     _hotfix_kinds(dep_rows, out.changes, data)
     index = _commits_by_pr(data)

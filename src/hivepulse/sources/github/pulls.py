@@ -170,6 +170,10 @@ def read_incident_issues(
 # ---------------------------------------------------------------------------------------------- comparisons
 
 
+_HEX = re.compile(r"^[0-9a-fA-F]{7,64}$")
+"""A commit SHA: only these are compared (an Argo CD revision may be a chart version)."""
+
+
 class CommitSource(Protocol):
     """Where the commits between two deployed SHAs come from."""
 
@@ -183,6 +187,8 @@ class ApiCompare:
         self.client, self.repo, self.problems = client, repo, problems
 
     def compare(self, base: str, head: str) -> tuple[Comparison, list[Commit]]:
+        if not (_HEX.match(base) and _HEX.match(head)):  # e.g. a Helm chart version as an Argo CD revision
+            return Comparison(self.repo, base, head, "missing", 0, 0, 0), []
         path = f"/repos/{self.repo}/compare/{base}...{head}"
         commits: list[Commit] = []
         head_info: ComparePayload | None = None
@@ -203,9 +209,6 @@ def commit_record(repo: str, c: CommitPayload) -> Commit:
     authored = ns(c.commit.author.date) or 0
     return Commit(repo, c.sha, ns(c.commit.committer.date) or 0, authored, len(c.parents),
                   change_type(c.commit.message), fingerprint(authored, c.commit.message))
-
-
-_HEX = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 
 class LocalGitCompare:
