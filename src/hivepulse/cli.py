@@ -22,6 +22,8 @@ from hivepulse.textsafe import terminal
 COMMAND_MODULES = (
     "metrics",
     "events",
+    "pull",
+    "store",
     "sample",
     "retro",
     "profile",

@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "time and rework rate over [since, until) in UTC, with n, 95%% CIs and tiers. "
         "Rules: docs/metrics.md; JSON contract: docs/cli.md.",
     )
-    add_source_arguments(parser, events_help="directory with deployments/changes/incidents files")
+    add_source_arguments(parser, events_help="directory with deployments/changes/incidents files", with_store=True)
 
     win = parser.add_argument_group("window and scope")
     win.add_argument("--since", help="window start, inclusive: YYYY-MM-DD (00:00 UTC) or ISO timestamp")
@@ -109,8 +109,8 @@ def build_config(args: argparse.Namespace) -> MetricsConfig:
 
 
 def load_events(args: argparse.Namespace) -> EventSet:
-    """Read the event set named by ``--events`` or ``--git``."""
-    check_one_source(args, "--events DIR or --git PATH")
+    """Read the event set named by ``--events``, ``--git`` or ``--store``."""
+    check_one_source(args, "--events DIR, --git PATH or --store URL|PATH")
     return _load_source(args)
 
 

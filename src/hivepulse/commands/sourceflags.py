@@ -15,11 +15,16 @@ if TYPE_CHECKING:
     from hivepulse.model import EventSet
 
 
-def add_source_arguments(parser: argparse.ArgumentParser, *, events_help: str) -> None:
-    """Add ``--events``, ``--git``, ``--assume-utc`` (one group) and the git flags (another) to ``parser``."""
+def add_source_arguments(parser: argparse.ArgumentParser, *, events_help: str, with_store: bool = False) -> None:
+    """Add ``--events``, ``--git``, ``--assume-utc`` (one group; with ``with_store`` also ``--store`` and
+    ``--repository``) and the git flags (another group) to ``parser``."""
     src = parser.add_argument_group("source (exactly one)")
     src.add_argument("--events", metavar="DIR", help=events_help)
     src.add_argument("--git", metavar="PATH", help="a git clone (work tree or bare)")
+    if with_store:
+        src.add_argument("--store", metavar="URL|PATH", help="the event store (hivepulse pull; docs/store.md)")
+        src.add_argument("--repository", action="append", metavar="OWNER/REPO",
+                         help="with --store: only this repository (repeatable; default: the whole project)")
     src.add_argument(
         "--assume-utc", action="store_true",
         help="read timestamps without UTC offset in event files (and a --deployments-file) as UTC",
@@ -28,14 +33,21 @@ def add_source_arguments(parser: argparse.ArgumentParser, *, events_help: str) -
 
 
 def check_one_source(args: argparse.Namespace, usage: str) -> None:
-    """Exactly one of ``--events`` and ``--git`` (``usage`` names them in the error)."""
-    if bool(args.events) == bool(args.git):
+    """Exactly one of ``--events``, ``--git`` (and ``--store`` where registered); ``usage`` names them."""
+    given = [bool(args.events), bool(args.git), getattr(args, "store", None) is not None]
+    if sum(given) != 1:
         raise InputError(f"give exactly one source: {usage}")
+    if getattr(args, "repository", None) and not given[2]:
+        raise InputError("--repository needs --store")
 
 
 def load_events(args: argparse.Namespace) -> EventSet:
     """Read the event set named by ``--events`` or ``--git`` (git flags validated before the repository is
-    touched)."""
+    touched), or ``--store``."""
+    if getattr(args, "store", None) is not None:
+        from hivepulse.store import read_events as read_store
+
+        return read_store(args.store, repository=args.repository)
     if args.git:
         options = options_from_args(args)
         from hivepulse.sources.git import read_git
