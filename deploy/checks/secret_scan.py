@@ -45,18 +45,41 @@ def list_files(root: Path) -> list[str]:
     return out
 
 
-def _configure(baseline_path: Path):
+def _relative(data: dict, root: Path) -> dict:
+    """The baseline with repository-relative file names only (detect-secrets writes absolute ones when it scans
+    with a root), so it matches from any checkout and carries no machine path."""
+    for name, entries in data.get("results", {}).items():
+        for entry in entries:
+            entry["filename"] = name
+    for flt in data.get("filters_used", []):
+        if "filename" in flt:
+            try:
+                flt["filename"] = Path(flt["filename"]).resolve().relative_to(root.resolve()).as_posix()
+            except ValueError:
+                flt["filename"] = Path(flt["filename"]).name
+    return data
+
+
+def _configure(baseline_path: Path, root: Path):
+    """The baseline's JSON (file names relative) and its secrets keyed as a scan from ``root`` keys them (the
+    scanner joins ``root`` and the relative name)."""
+    import copy
+
     from detect_secrets.core import baseline as ds_baseline
 
-    data = ds_baseline.load_from_file(str(baseline_path))
-    return data, ds_baseline.load(data, str(baseline_path))
+    data = _relative(ds_baseline.load_from_file(str(baseline_path)), baseline_path.parent)
+    keyed = copy.deepcopy(data)
+    for name, entries in keyed.get("results", {}).items():
+        for entry in entries:
+            entry["filename"] = os.path.join(str(root), name)
+    return data, ds_baseline.load(keyed, str(baseline_path))
 
 
 def scan(root: Path, files: Iterable[str], baseline_path: Path = BASELINE, *, processes: int | None = None):
     """``(current, baseline_secrets, baseline_json)``: what the files hold now, and what the baseline holds."""
     from detect_secrets.core.secrets_collection import SecretsCollection
 
-    data, known = _configure(baseline_path)
+    data, known = _configure(baseline_path, root)
     current = SecretsCollection(root=str(root))
     names = [f for f in files if (root / f).resolve() != baseline_path.resolve()]
     if names:
@@ -101,7 +124,7 @@ def update_baseline(root: Path = ROOT, baseline_path: Path = BASELINE) -> int:
     current, known, _ = scan(root, list_files(root), baseline_path)
     current.merge(known)
     ds_baseline.save_to_file(current, str(baseline_path))
-    saved = json.loads(baseline_path.read_text(encoding="utf-8"))
+    saved = _relative(json.loads(baseline_path.read_text(encoding="utf-8")), root)
     saved.pop("generated_at", None)
     baseline_path.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
     return sum(1 for entries in saved["results"].values() for e in entries if e.get("is_secret") is None)

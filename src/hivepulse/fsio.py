@@ -298,7 +298,7 @@ def load_yaml_file(path: str | Path, *, max_bytes: int = MAX_CONFIG_BYTES, what:
 # output directories
 
 
-def check_output_dir(path: str | Path) -> None:
+def check_output_dir(path: str | os.PathLike[str]) -> None:
     """Raise :class:`InputError` (before anything is written) when ``path`` cannot become an output
     directory: it is an existing file, or its nearest existing ancestor is a file or not writable."""
     target = Path(path)

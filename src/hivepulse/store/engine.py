@@ -30,7 +30,7 @@ from hivepulse.errors import InputError, ServiceError, SourceError
 from hivepulse.fsio import LOCK_TIMEOUT_S, locked
 from hivepulse.paths import locate_output
 from hivepulse.redact import redact_text
-from hivepulse.store.schema import MIGRATIONS, SCHEMA_VERSION, base_statements
+from hivepulse.store.schema import MIGRATIONS, SCHEMA_VERSION, base_statements, checked_identifiers
 
 DEFAULT_STORE = "data/store/hivepulse.db"
 """The embedded store used when no ``--store`` (and no project ``store:``) is given."""
@@ -179,6 +179,7 @@ class Store:
 
     def upsert(self, table: str, columns: Sequence[str], key: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         """Insert ``rows`` into ``table``, replacing rows with the same ``key`` (idempotent)."""
+        checked_identifiers(table, *columns, *key)
         if not rows:
             return
         cols = ", ".join(columns)
@@ -205,6 +206,7 @@ class Store:
 
     def delete_keys(self, table: str, key: str, values: Sequence[object]) -> None:
         """Delete the rows of ``table`` whose ``key`` is one of ``values``."""
+        checked_identifiers(table, key)
         for start in range(0, len(values), 500):
             chunk = list(values[start:start + 500])
             self.execute(f"DELETE FROM {table} WHERE {key} IN ({', '.join('?' for _ in chunk)})", chunk)
@@ -213,6 +215,7 @@ class Store:
               params: Sequence[object] = ()) -> pd.DataFrame:
         """``SELECT columns FROM table [WHERE ...]`` as a DataFrame, fast: text as pandas strings, ``ts`` as
         ``datetime64[ns, UTC]``, ``int`` as ``Int64``, ``bool`` as ``boolean``."""
+        checked_identifiers(table, *(c for c, _ in columns))
         exprs = [f"COALESCE({c}, {NAT})" if k in ("ts", "int") else f"COALESCE({c}, -1)" if k == "bool" else c
                  for c, k in columns]
         sql = f"SELECT {', '.join(exprs)} FROM {table}" + (f" WHERE {where}" if where else "")

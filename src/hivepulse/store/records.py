@@ -139,7 +139,7 @@ class Counts:
 def _hash(row: Sequence[object]) -> str:
     import hashlib
 
-    return hashlib.sha1(repr(tuple(row)).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return hashlib.sha1(repr(tuple(row)).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()[:16]
 
 
 def save_pull(store: Store, batch: PullBatch, *, before_commit: Callable[[], None] | None = None) -> Counts:

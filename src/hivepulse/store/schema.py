@@ -11,6 +11,7 @@ exercised by every store ever created, not only by old ones.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 SCHEMA_VERSION = 2
@@ -146,5 +147,19 @@ def tables() -> tuple[Table, ...]:
     return tuple(_CURRENT.values())
 
 
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def checked_identifiers(table_name: str, *column_names: str) -> None:
+    """Refuse (``ValueError``, a bug) any SQL identifier that is not a table of this schema or a plain
+    lower-case column name: the store builds SQL text only from its own constants, values are always bound."""
+    if table_name not in _CURRENT:
+        raise ValueError(f"not a table of the event store: {table_name!r}")
+    for name in column_names:
+        if not _IDENTIFIER.fullmatch(name):
+            raise ValueError(f"not a plain SQL identifier: {name!r}")
+
+
 __all__ = ["MIGRATIONS", "MODEL_TABLES", "SCHEMA_VERSION", "STORE_SIDE_COLUMNS", "Table", "base_statements",
+           "checked_identifiers",
            "table", "tables"]

@@ -36,6 +36,8 @@ from hivepulse.redact import redact_text
 from hivepulse.textsafe import short, terminal
 
 log = logging.getLogger("hivepulse.github")
+_JITTER = random.SystemRandom()
+"""Retry jitter (full-jitter backoff); SystemRandom so no seeded generator is shared with anything else."""
 
 PER_PAGE = 100
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -291,7 +293,7 @@ class GitHubClient:
                               "try again later")
         self.stats.retries += 1
         delay = min(self.options.backoff_max_s, self.options.backoff_base_s * 2 ** attempt)
-        delay = delay / 2 + random.uniform(0, delay / 2)
+        delay = delay / 2 + _JITTER.uniform(0, delay / 2)
         if response is not None and (after := _retry_after(response, self.clock())) is not None:
             delay = max(delay, min(after, self.options.backoff_max_s))
         log.info("GET %s: %s, retrying in %.1f s", self._short_path(url), what, delay)
