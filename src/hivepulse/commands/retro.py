@@ -1,14 +1,15 @@
-"""``hivepulse retro``: run the retro notebook with papermill and export the HTML report next to the records.
+"""``hivepulse retro``: run the retro notebook with papermill; its last cell writes the records, the ledger
+and the HTML report.
 
 Parameters come from the notebook's defaults, then ``-f params.yaml``, then flags named after them
 (``--source``, ``--path``, ``--since``, ``--until``, ``--output-dir``, ...; later wins). The window is resolved
 here exactly as the notebook would (``hivepulse.retro.record.resolve_window``) and passed explicitly, so the
-command knows the iteration id. Output: ``<output_dir>/<iteration>/`` with the records, ``retro.html`` (no
-code) and ``retro.ipynb`` (the executed notebook). On a failing cell the executed notebook is kept under
-``<output_dir>/runs/`` and the command exits non-zero naming the cell. The notebook's last cell writes the
-records and the ledger; the command backs up the iteration's record directory and the ledger before the run
-and restores them when the run or the HTML export fails, so records and report never disagree. See
-``docs/retro.md``.
+command knows the iteration id. Output: ``<output_dir>/<iteration>/`` with the records, ``retro.html``
+(rendered by the library from the retro's typed result, the same from papermill and JupyterLab) and
+``retro.ipynb`` (the executed notebook). On a failing cell the executed notebook is kept under
+``<output_dir>/runs/`` and the command exits non-zero naming the cell. The command backs up the iteration's
+record directory and the ledger before the run and restores them when the run fails or writes no report, so
+records and report never disagree. See ``docs/retro.md``.
 """
 
 from __future__ import annotations
@@ -24,27 +25,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import yaml
+from hivepulse.errors import InputError, ServiceError
+from hivepulse.fsio import atomic_write_bytes
+from hivepulse.retro.params import INT_PARAMETERS, RetroParams, parameter_lines, read_parameters_file
+from hivepulse.retro.record import iteration_id, resolve_window
 
-from hivepulse.errors import InputError
-from hivepulse.retro.record import iteration_id, parse_day, resolve_window
-
-PARAMETERS: dict[str, type] = {
-    "source": str,
-    "path": str,
-    "since": str,
-    "until": str,
-    "iteration_days": int,
-    "previous_iterations": int,
-    "environment": str,
-    "tz": str,
-    "tier_edition": str,
-    "notes": str,
-    "output_dir": str,
-    "max_actions": int,
-    "findings": str,
-}
-"""The notebook's parameters (the contract of docs/retro.md) and their types."""
+PARAMETERS: dict[str, type] = {name: int if name in INT_PARAMETERS else str for name in RetroParams.model_fields}
+"""The notebook's parameters (the contract of docs/retro.md, :class:`~hivepulse.retro.params.RetroParams`)
+and their types."""
+REPORT = "retro.html"
 
 HELP = {
     "source": "events (event files) or git (a local clone)",
@@ -64,7 +53,7 @@ HELP = {
 }
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "retro",
         help="run the retro notebook and write the records and an HTML report",
@@ -85,7 +74,7 @@ def notebook_defaults(notebook: Path) -> dict[str, Any]:
     import nbformat
 
     try:
-        nb = nbformat.read(str(notebook), as_version=4)
+        nb = nbformat.read(str(notebook), as_version=4)  # type: ignore[no-untyped-call]
     except (ValueError, UnicodeDecodeError, nbformat.reader.NotJSONError) as exc:
         raise InputError("not a Jupyter notebook", file=str(notebook),
                          expected=f"an .ipynb file ({type(exc).__name__})") from None
@@ -101,59 +90,6 @@ def notebook_defaults(notebook: Path) -> dict[str, Any]:
                     out[target.id] = ast.literal_eval(value)
             return out
     raise InputError("notebook has no cell tagged 'parameters'", file=str(notebook))
-
-
-def read_parameters_file(path: str) -> dict[str, Any]:
-    """Parameters from a YAML file; unknown names and wrong types are an InputError (exit 2)."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("parameters file not found", file=path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path,
-                         expected="a YAML mapping of parameter: value") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError("not valid YAML", file=path, line=mark.line + 1 if mark else None) from None
-    except ValueError as exc:  # e.g. a YAML date that is no date (2026-13-01)
-        raise InputError(f"bad value ({exc})", file=path, expected="valid dates YYYY-MM-DD") from None
-    if not isinstance(data, dict):
-        raise InputError("bad parameters file", file=path, expected="a YAML mapping of parameter: value")
-    lines = _key_lines(text)
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = str(key).replace("-", "_")
-        line = lines.get(str(key))
-        if name not in PARAMETERS:
-            raise InputError("unknown parameter", file=path, line=line, column=str(key),
-                             expected=", ".join(PARAMETERS))
-        kind = PARAMETERS[name]
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InputError("bad value", file=path, line=line, column=name, value=value, expected="an integer")
-        if kind is str:
-            value = "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
-        if name in ("since", "until") and value:
-            try:
-                parse_day(value, name)
-            except InputError as err:
-                raise InputError(err.reason, file=path, line=line, column=name, value=value,
-                                 expected=err.expected) from None
-        out[name] = value
-    return out
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """1-based line of each top-level key of a YAML mapping (empty when it does not compose)."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return {}
-    if not isinstance(root, yaml.MappingNode):
-        return {}
-    return {str(k.value): k.start_mark.line + 1 for k, _ in root.value}
 
 
 def merge_parameters(defaults: dict[str, Any], file_params: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +119,7 @@ def flag_error(err: InputError, flags: dict[str, Any], file_params: dict[str, An
     if flags.get(name) is not None:  # "--max-actions (max_actions): ..." names the flag and its parameter
         return InputError(f"--{name.replace('_', '-')} ({name}): {reason}", value=err.value, expected=err.expected)
     if name in file_params and parameters_file:
-        line = _key_lines(Path(parameters_file).read_text(encoding="utf-8")).get(name)
+        line = parameter_lines(parameters_file).get(name)
         return InputError(reason, file=parameters_file, line=line, column=name, value=err.value,
                           expected=err.expected)
     return err
@@ -193,7 +129,7 @@ def check_parameters(flags: dict[str, Any], file_params: dict[str, Any], default
                      parameters_file: str | None = None) -> dict[str, Any]:
     """Merge and check the parameters before any kernel starts (exit 2, one line naming the flag, or the
     file, line and key, the value came from); returns the merged parameters."""
-    from hivepulse.retro.params import RetroParams, preflight, source_path
+    from hivepulse.retro.params import preflight, source_path
 
     try:
         params = merge_parameters(defaults, file_params, flags)
@@ -207,8 +143,8 @@ def check_parameters(flags: dict[str, Any], file_params: dict[str, Any], default
         if out.exists() and not out.is_dir():
             raise InputError("output directory is a file", file=str(out),
                              expected="a directory (created when missing)")
-        known = set(RetroParams.__dataclass_fields__)
-        preflight(RetroParams(**{k: v for k, v in params.items() if k in known}))
+        # a notebook given with --notebook may take more parameters than the retro's: those go to papermill only
+        preflight(RetroParams(**{k: v for k, v in params.items() if k in PARAMETERS}))
     except InputError as err:
         raise flag_error(err, flags, file_params, parameters_file) from None
     return params
@@ -232,8 +168,6 @@ def keep_records_until_done(out_dir: Path, ident: str) -> Iterator[None]:
         try:
             yield
         except BaseException:
-            from hivepulse.retro.record import atomic_write_bytes
-
             if record_dir.exists():
                 shutil.rmtree(record_dir)
             if had_dir:
@@ -248,7 +182,7 @@ def keep_records_until_done(out_dir: Path, ident: str) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hivepulse.report.run import execute, export_html, find_notebook
+    from hivepulse.report.run import execute, find_notebook
 
     notebook = Path(args.notebook) if args.notebook else find_notebook("retro.ipynb")
     if not notebook.is_file():
@@ -263,21 +197,20 @@ def run(args: argparse.Namespace) -> int:
     staging = out_dir / "runs" / f"{ident}.ipynb"
     print(f"hivepulse retro: iteration {ident}, source {params['source']} {params['path']}", file=sys.stderr)
     record_dir = out_dir / ident
+    report = record_dir / REPORT
     with keep_records_until_done(out_dir, ident):
+        report.unlink(missing_ok=True)  # only this run's report counts (the backup restores it on failure)
         execute(notebook, staging, params, cwd=os.getcwd(), progress=not args.no_progress)
-        try:
-            html = export_html(staging, record_dir / "retro.html")
-        except Exception as exc:
-            from hivepulse.errors import ServiceError
-
-            raise ServiceError(f"HTML export failed ({type(exc).__name__}: {exc}); the previous records and "
-                               f"ledger are kept; executed notebook kept: {staging}") from None
+        if not report.is_file():
+            raise ServiceError(f"the notebook wrote no {REPORT} (its last cell, S.records(r), writes the records "
+                               f"and the report); the previous records and ledger are kept; executed notebook "
+                               f"kept: {staging}")
         os.replace(staging, record_dir / "retro.ipynb")
     try:
         staging.parent.rmdir()
     except OSError:
         pass
-    print(f"Report: {html}")
+    print(f"Report: {report}")
     print(f"Records: {record_dir} (README.md, metrics.json, actions.json, actions.csv); ledger: "
           f"{out_dir / 'ledger.json'}")
     return 0

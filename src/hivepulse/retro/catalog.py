@@ -117,10 +117,10 @@ def _entries(doc: YamlDocument) -> list[dict[str, Any]]:
 
 
 def _validate(ident: str, raw: Mapping[str, Any], origin: _Origin) -> CatalogEntry:
-    for key in ENTRY_FIELDS:
-        if key not in raw or raw[key] in (None, ""):
+    for required in ENTRY_FIELDS:
+        if required not in raw or raw[required] in (None, ""):
             where, _ = origin.line(None)  # a missing field has no line of its own
-            raise InputError("missing field", file=where, column=f"{raw.get('id', '?')}.{key}")
+            raise InputError("missing field", file=where, column=f"{raw.get('id', '?')}.{required}")
     try:
         return CatalogEntry.model_validate(dict(raw))
     except ValidationError as exc:

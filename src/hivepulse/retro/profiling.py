@@ -220,10 +220,10 @@ def select_run(root: str | Path | None, since: date, until: date) -> ProfilingEv
     if (base / "results.json").is_file() or (base.is_file() and base.name == "results.json"):
         run = read_run(base)
         inside = run.recorded_at is not None and start <= run.recorded_at < end
-        notes = [] if inside else [
+        named = [] if inside else [
             f"Profiling run {run.run_id} was recorded at {run.recorded_text}, outside this iteration "
             f"[{since}, {until}); it is used because it was named explicitly."]
-        return ProfilingEvidence(run, notes, explicit=True, in_window=inside)
+        return ProfilingEvidence(run, named, explicit=True, in_window=inside)
     if not base.is_dir():
         return ProfilingEvidence(None, [f"No profiling run for this iteration ({base.name}/ does not exist)."])
     notes: list[str] = []
