@@ -31,6 +31,7 @@ Change = Literal["improved", "regressed", "unchanged"]
 """The verdict of a comparison: a significant change for the better or the worse, or none."""
 
 _T = TypeVar("_T")
+_M = TypeVar("_M", bound="Metric")
 
 
 def round_float(x: float) -> float:
@@ -91,6 +92,12 @@ class Metric(_ByKey):
     def to_dict(self) -> dict[str, Any]:
         """The metric's block of the JSON contract (unrounded; :meth:`DoraReport.to_dict` rounds)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls: type[_M], data: Mapping[str, Any]) -> _M:
+        """The metric of one block of the JSON contract (``metrics.json``, ``--format json``)."""
+        values = {f.name: data[f.name] for f in dataclasses.fields(cls)}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +169,13 @@ class Metrics:
     def tier_of(self, name: str) -> Tier | None:
         """The tier of ``name`` when it is one of the five metrics, else ``None`` (any other measurement)."""
         return self.get(name).tier if name in METRICS else None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Metrics:
+        """The five metrics of a JSON contract (``DoraReport.to_dict()``, the ``metrics`` of ``metrics.json``)."""
+        return cls(DeploymentFrequency.from_dict(data["deployment_frequency"]), LeadTime.from_dict(data["lead_time"]),
+                   ChangeFailRate.from_dict(data["change_fail_rate"]), RecoveryTime.from_dict(data["recovery_time"]),
+                   ReworkRate.from_dict(data["rework_rate"]))
 
     def rounded(self) -> Metrics:
         """The five metrics with their figures rounded as the JSON contract prints them."""

@@ -116,23 +116,27 @@ def _entries(doc: YamlDocument) -> list[dict[str, Any]]:
     return out
 
 
+_CHECK_ORDER = ("id", "signal", "effort", "target", "title", "practice", "watch")
+"""The order fields are checked in: the first problem found is the one reported."""
+
+
 def _validate(ident: str, raw: Mapping[str, Any], origin: _Origin) -> CatalogEntry:
-    for required in ENTRY_FIELDS:
-        if required not in raw or raw[required] in (None, ""):
-            where, _ = origin.line(None)  # a missing field has no line of its own
-            raise InputError("missing field", file=where, column=f"{raw.get('id', '?')}.{required}")
     try:
         return CatalogEntry.model_validate(dict(raw))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = str(err["loc"][0]) if err["loc"] else None
-        where, line = origin.line(key)
-        if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
-            raise InputError("unknown field", file=where, line=line, column=f"{ident}.{key}",
-                             expected=", ".join(ENTRY_FIELDS) + " (or disabled)") from None
-        value = raw.get(key) if key else None
-        raise InputError(f"bad {key}", file=where, line=line, column=f"{ident}.{key}", value=value,
-                         expected=_EXPECTED.get(str(key), err["msg"].lower())) from None
+        errors = {str(e["loc"][0]): e for e in reversed(exc.errors()) if e["loc"]}
+    for key in _CHECK_ORDER:
+        if key not in raw or raw[key] in (None, ""):
+            where, _ = origin.line(None)  # a missing field has no line of its own
+            raise InputError("missing field", file=where, column=f"{raw.get('id', '?')}.{key}")
+        if key in errors:
+            where, line = origin.line(key)
+            raise InputError(f"bad {key}", file=where, line=line, column=f"{ident}.{key}", value=raw.get(key),
+                             expected=_EXPECTED.get(key, errors[key]["msg"].lower()))
+    key = next(iter(errors))
+    where, line = origin.line(key)
+    raise InputError("unknown field", file=where, line=line, column=f"{ident}.{key}",
+                     expected=", ".join(ENTRY_FIELDS) + " (or disabled)")
 
 
 def load_catalog(override: str | Path | None = None) -> list[CatalogEntry]:
