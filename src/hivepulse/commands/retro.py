@@ -23,11 +23,10 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from hivepulse.errors import InputError, ServiceError
 from hivepulse.fsio import atomic_write_bytes
-from hivepulse.retro.params import INT_PARAMETERS, RetroParams, parameter_lines, read_parameters_file
+from hivepulse.retro.params import INT_PARAMETERS, RetroParams, Values, parameter_lines, read_parameters_file
 from hivepulse.retro.record import iteration_id, resolve_window
 
 PARAMETERS: dict[str, type] = {name: int if name in INT_PARAMETERS else str for name in RetroParams.model_fields}
@@ -69,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=run)
 
 
-def notebook_defaults(notebook: Path) -> dict[str, Any]:
+def notebook_defaults(notebook: Path) -> Values:
     """The values of the notebook's ``parameters`` cell (literal assignments only)."""
     import nbformat
 
@@ -80,7 +79,7 @@ def notebook_defaults(notebook: Path) -> dict[str, Any]:
                          expected=f"an .ipynb file ({type(exc).__name__})") from None
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            out: dict[str, Any] = {}
+            out: Values = {}
             for node in ast.parse(cell.source).body:
                 target = node.target if isinstance(node, ast.AnnAssign) else (
                     node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
@@ -92,7 +91,7 @@ def notebook_defaults(notebook: Path) -> dict[str, Any]:
     raise InputError("notebook has no cell tagged 'parameters'", file=str(notebook))
 
 
-def merge_parameters(defaults: dict[str, Any], file_params: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
+def merge_parameters(defaults: Values, file_params: Values, flags: Values) -> Values:
     """Defaults < file < flags. When the user gives only one of since / until (or only iteration_days), the
     other bound is derived from ``iteration_days`` instead of the notebook's default date."""
     user = {**file_params, **{k: v for k, v in flags.items() if v is not None}}
@@ -101,13 +100,14 @@ def merge_parameters(defaults: dict[str, Any], file_params: dict[str, Any], flag
         for bound in ("since", "until"):
             if bound not in user:
                 params[bound] = ""
-    since, until = resolve_window(params.get("since") or None, params.get("until") or None,
-                                  int(params.get("iteration_days", 14)))
+    days = params.get("iteration_days", 14)
+    since, until = resolve_window(str(params.get("since") or "") or None, str(params.get("until") or "") or None,
+                                  days if isinstance(days, int) else 14)
     params["since"], params["until"] = since.isoformat(), until.isoformat()
     return params
 
 
-def flag_error(err: InputError, flags: dict[str, Any], file_params: dict[str, Any],
+def flag_error(err: InputError, flags: Values, file_params: Values,
                parameters_file: str | None) -> InputError:
     """``err`` (raised with ``column=<parameter>``) restated for where the value came from: a flag
     (``--max-actions: bad value: got -1; expected ...``) or the parameters file (file, line and key); other
@@ -125,8 +125,8 @@ def flag_error(err: InputError, flags: dict[str, Any], file_params: dict[str, An
     return err
 
 
-def check_parameters(flags: dict[str, Any], file_params: dict[str, Any], defaults: dict[str, Any],
-                     parameters_file: str | None = None) -> dict[str, Any]:
+def check_parameters(flags: Values, file_params: Values, defaults: Values,
+                     parameters_file: str | None = None) -> Values:
     """Merge and check the parameters before any kernel starts (exit 2, one line naming the flag, or the
     file, line and key, the value came from); returns the merged parameters."""
     from hivepulse.retro.params import preflight, source_path
@@ -136,15 +136,15 @@ def check_parameters(flags: dict[str, Any], file_params: dict[str, Any], default
         if params.get("source") not in ("events", "git"):
             raise InputError("unknown source", column="source", value=params.get("source"),
                              expected="events or git")
-        if not source_path(params["path"]).exists():
-            raise InputError("source path not found", file=params["path"],
+        if not source_path(str(params["path"])).exists():
+            raise InputError("source path not found", file=str(params["path"]),
                              expected="an events directory or a git clone")
-        out = Path(params["output_dir"])
+        out = Path(str(params["output_dir"]))
         if out.exists() and not out.is_dir():
             raise InputError("output directory is a file", file=str(out),
                              expected="a directory (created when missing)")
         # a notebook given with --notebook may take more parameters than the retro's: those go to papermill only
-        preflight(RetroParams(**{k: v for k, v in params.items() if k in PARAMETERS}))
+        preflight(RetroParams.model_validate({k: v for k, v in params.items() if k in PARAMETERS}))
     except InputError as err:
         raise flag_error(err, flags, file_params, parameters_file) from None
     return params
@@ -192,8 +192,8 @@ def run(args: argparse.Namespace) -> int:
     params = check_parameters(flags, file_params, notebook_defaults(notebook), args.parameters_file)
     from datetime import date
 
-    ident = iteration_id(date.fromisoformat(params["since"]), date.fromisoformat(params["until"]))
-    out_dir = Path(params["output_dir"])
+    ident = iteration_id(date.fromisoformat(str(params["since"])), date.fromisoformat(str(params["until"])))
+    out_dir = Path(str(params["output_dir"]))
     staging = out_dir / "runs" / f"{ident}.ipynb"
     print(f"hivepulse retro: iteration {ident}, source {params['source']} {params['path']}", file=sys.stderr)
     record_dir = out_dir / ident

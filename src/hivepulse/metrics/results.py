@@ -16,7 +16,7 @@ import dataclasses
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,10 @@ from hivepulse.metrics.window import Window, iso
 from hivepulse.vocabulary import METRICS
 
 SCHEMA_ID = "hivepulse.metrics/1"
+JSON: TypeAlias = "None | bool | int | float | str | list[JSON] | dict[str, JSON]"
+"""A JSON value: what ``to_dict()`` methods return at the edge (records on disk, CLI output)."""
+JSONObject: TypeAlias = "dict[str, JSON]"
+"""A JSON object."""
 Change = Literal["improved", "regressed", "unchanged"]
 """The verdict of a comparison: a significant change for the better or the worse, or none."""
 
@@ -89,15 +93,18 @@ class Metric(_ByKey):
         """The same metric with its figures rounded as the JSON contract prints them."""
         return _rounded(self)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         """The metric's block of the JSON contract (unrounded; :meth:`DoraReport.to_dict` rounds)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls: type[_M], data: Mapping[str, Any]) -> _M:
         """The metric of one block of the JSON contract (``metrics.json``, ``--format json``)."""
-        values = {f.name: data[f.name] for f in dataclasses.fields(cls)}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            value = data[f.name]
+            values[f.name] = tuple(value) if isinstance(value, list) else value
+        return cls(**values)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,7 +214,7 @@ class DataQuality(_ByKey):
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         return {k: v for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool)}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
@@ -231,7 +238,7 @@ class MetricChange:
         """Whether a change may be claimed: significant and improved or regressed."""
         return self.significant and self.direction != "unchanged"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
@@ -259,8 +266,8 @@ class Comparison:
                           _rounded(self.lead_time), _rounded(self.change_fail_rate), _rounded(self.recovery_time),
                           _rounded(self.rework_rate))
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"previous_window": self.previous_window.to_dict(self.tz)}
+    def to_dict(self) -> JSONObject:
+        out: JSONObject = {"previous_window": self.previous_window.to_dict(self.tz)}
         out.update({name: self.get(name).to_dict() for name in METRICS})
         return out
 
@@ -368,7 +375,9 @@ def json_safe(obj: Any) -> Any:
 
 
 __all__ = [
+    "JSON",
     "SCHEMA_ID",
+    "JSONObject",
     "Change",
     "ChangeFailRate",
     "Comparison",

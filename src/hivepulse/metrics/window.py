@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from hivepulse.errors import InputError
+
+if TYPE_CHECKING:
+    from hivepulse.metrics.results import JSON
 
 
 def parse_instant(text: str | pd.Timestamp, name: str = "timestamp") -> pd.Timestamp:
@@ -80,7 +84,7 @@ class Window:
         """The window of the same length immediately before this one."""
         return Window(self.since - (self.until - self.since), self.since)
 
-    def to_dict(self, tz: str = "UTC") -> dict[str, str | float]:
+    def to_dict(self, tz: str = "UTC") -> dict[str, JSON]:
         """``{"since", "until", "tz", "days"}`` of the JSON contract (``tz`` is the report's zone)."""
         return {"since": iso(self.since), "until": iso(self.until), "tz": tz, "days": self.days}
 

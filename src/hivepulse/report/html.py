@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 from weakref import WeakKeyDictionary
 
 import jinja2
@@ -132,12 +131,12 @@ def pictures(result: RetroResult) -> dict[str, list[Picture]]:
     }
 
 
-def context(result: RetroResult, *, figures: bool = False) -> dict[str, Any]:
+def context(result: RetroResult, *, figures: bool = False) -> dict[str, object]:
     """What the templates read: the result, its headline cards, the data-quality notes, counts and helpers
     (and the embedded figures when ``figures``)."""
     unmet = {f.id for f in result.followups if f.verdict == "not met"}
     chosen = {a.action_id for a in result.actions}
-    out: dict[str, Any] = {
+    out: dict[str, object] = {
         "r": result,
         "cards": cards(result),
         "notes": result.data_quality_notes(),
@@ -153,7 +152,7 @@ def context(result: RetroResult, *, figures: bool = False) -> dict[str, Any]:
     return out
 
 
-def fragment(name: str, result: RetroResult, **extra: Any) -> str:
+def fragment(name: str, result: RetroResult, **extra: object) -> str:
     """One section of the report (template ``<name>.html``) as HTML."""
     return environment().get_template(f"{name}.html").render(**context(result), **extra)
 

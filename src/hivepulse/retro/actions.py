@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hivepulse.metrics.results import JSONObject
 from hivepulse.metrics.tiers import next_tier_cutoff
 from hivepulse.retro.catalog import TARGET_RULES, CatalogEntry, TargetRule, load_catalog
 from hivepulse.retro.facts import Measurement, Signal
@@ -58,8 +59,8 @@ class ItemDetails:
             unmeasured=int(unmeasured) if isinstance(unmeasured, int) and not isinstance(unmeasured, bool) else None,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def to_dict(self) -> JSONObject:
+        out: JSONObject = {}
         if self.finding:
             out.update(measurement=self.measurement, scenario=self.scenario, threshold=self.threshold,
                        better=self.better)
@@ -103,7 +104,7 @@ class ActionItem:
     stage: str | None = None
     details: ItemDetails = field(default_factory=ItemDetails)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["details"] = self.details.to_dict()
         return out

@@ -98,7 +98,7 @@ class _Origin:
         return doc.file, doc.line("actions", index, key)
 
 
-def _entries(doc: YamlDocument) -> list[dict[str, Any]]:
+def _entries(doc: YamlDocument) -> list[dict[str, object]]:
     data = doc.data
     if data is None:
         return []
@@ -107,7 +107,7 @@ def _entries(doc: YamlDocument) -> list[dict[str, Any]]:
     unknown = [str(k) for k in data if k != "actions"]
     if unknown:
         raise doc.error("unknown key", unknown[0], expected="actions")
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     for i, raw in enumerate(data.get("actions") or []):
         if not isinstance(raw, Mapping):
             raise InputError("bad entry", file=doc.file, line=doc.line("actions", i), column=f"actions[{i}]",
@@ -148,7 +148,7 @@ def load_catalog(override: str | Path | None = None) -> list[CatalogEntry]:
     docs = [load_yaml(text, file=SHIPPED)]
     if override is not None and Path(override).is_file():
         docs.append(read_document(override, what="actions.yaml", expected="a YAML mapping"))
-    merged: dict[str, dict[str, Any]] = {}
+    merged: dict[str, dict[str, object]] = {}
     origins: dict[str, _Origin] = {}
     for doc in docs:
         for i, raw in enumerate(_entries(doc)):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from hivepulse.metrics.results import DoraReport
+from hivepulse.metrics.results import DoraReport, JSONObject
 from hivepulse.vocabulary import STAGES
 
 SignalKind = Literal["below_tier", "regression", "dominant_stage", "big_batches", "unrecovered_failures",
@@ -41,7 +41,7 @@ class TierGap:
     next_tier: str | None
     cutoff: float | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"next_tier": self.next_tier, "cutoff": self.cutoff}
 
 
@@ -52,7 +52,7 @@ class RegressionDetail:
     previous_value: float | None
     p_value: float | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"previous_value": self.previous_value, "p_value": self.p_value}
 
 
@@ -66,7 +66,7 @@ class StageStat:
     largest_share: float
     n: int
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         # n is written as a float, as the records always had it
         return {"median_hours": self.median_hours, "share": self.share, "largest_share": self.largest_share,
                 "n": float(self.n)}
@@ -88,7 +88,7 @@ class StageShares:
         stat: StageStat = getattr(self, stage)
         return stat
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {stage: self.get(stage).to_dict() for stage in STAGES}
 
 
@@ -103,7 +103,7 @@ class FindingRef:
     significant: bool | None
     measurement: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"scenario": self.scenario, "threshold": self.threshold, "better": self.better,
                 "significant": self.significant, "measurement": self.measurement}
 
@@ -141,7 +141,7 @@ class Signal:
         """The profiling finding behind a ``finding`` signal (``None`` for the other kinds)."""
         return self.details if isinstance(self.details, FindingRef) else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["details"] = self.details.to_dict() if self.details is not None else {}
         return out
@@ -160,7 +160,7 @@ class Claim:
     metric: str
     text: str
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> JSONObject:
         return {"kind": self.kind, "metric": self.metric, "text": self.text}
 
 
@@ -179,7 +179,7 @@ class Claims:
             return self.to_improve
         raise KeyError(name)
 
-    def to_dict(self) -> dict[str, list[dict[str, str]]]:
+    def to_dict(self) -> JSONObject:
         return {"went_well": [c.to_dict() for c in self.went_well],
                 "to_improve": [c.to_dict() for c in self.to_improve]}
 
@@ -198,8 +198,8 @@ class Measurement:
     covered: bool = True
     profiling_run: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"value": self.value, "n": self.n}
+    def to_dict(self) -> JSONObject:
+        out: JSONObject = {"value": self.value, "n": self.n}
         if not self.covered:
             out["covered"] = False
         if self.profiling_run is not None:

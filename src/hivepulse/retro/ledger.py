@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 from hivepulse.errors import InputError
 from hivepulse.fsio import atomic_write_text, read_text_limited
+from hivepulse.metrics.results import JSONObject
 from hivepulse.retro.actions import ActionItem
 from hivepulse.retro.facts import Measurement
 from hivepulse.retro.fmt import fmt_value
@@ -87,7 +88,7 @@ class FollowUp:
             return "still open"
         return "closed"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "id": self.id, "action_id": self.action_id, "title": self.title, "watch": self.watch,
             "then": self.then, "now": self.now, "n_now": self.n_now, "comparator": self.comparator,
@@ -129,10 +130,10 @@ class LedgerEntry:
                 out.append(item)
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         if self.raw is not None:
             return dict(self.raw)
-        entry: dict[str, Any] = {
+        entry: JSONObject = {
             "since": self.since,
             "until": self.until,
             "due": self.due,
@@ -141,7 +142,7 @@ class LedgerEntry:
         }
         if self.pending:  # only when there is one: ledgers of earlier versions stay byte-identical on a re-run
             entry["pending"] = [p.to_dict() for p in self.pending]
-        normal: dict[str, Any] = json.loads(json.dumps(entry, allow_nan=False))
+        normal: JSONObject = json.loads(json.dumps(entry, allow_nan=False))
         return normal
 
 
@@ -160,7 +161,7 @@ class Ledger:
         _, ident, entry = max(earlier, key=lambda t: (t[0], t[1]))
         return ident, entry
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"version": self.version, "iterations": {k: e.to_dict() for k, e in self.entries.items()}}
 
     @classmethod

@@ -25,6 +25,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hivepulse.errors import InputError
+from hivepulse.metrics.results import JSONObject
 from hivepulse.retro.configfile import Loc, read_document
 from hivepulse.vocabulary import METRICS
 
@@ -79,7 +80,7 @@ class Note:
     votes: int = 0
     metric: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"section": self.section, "text": self.text, "votes": self.votes, "metric": self.metric}
 
 

@@ -31,6 +31,8 @@ DEFAULT_PATH = "data/sample"
 """The default ``path``: the bundled sample; when it is not found from the working directory or its
 parents, the copy shipped in the package (``hivepulse/data/sample``) is used."""
 INT_PARAMETERS = ("iteration_days", "previous_iterations", "max_actions")
+Values = dict[str, object]
+"""Parameter values by name, as papermill passes them to the notebook (strings and integers)."""
 
 
 def packaged_sample() -> Path:
@@ -195,7 +197,7 @@ def parameter_lines(path: str | Path) -> dict[str, int]:
     return {str(k).replace("-", "_"): line for k in keys if (line := doc.line(str(k))) is not None}
 
 
-def read_parameters_file(path: str) -> dict[str, Any]:
+def read_parameters_file(path: str) -> Values:
     """Parameters from a YAML file (keys with ``-`` or ``_``); only the keys it gives. Unknown names, wrong
     types and bad dates are an InputError (exit 2) naming the file, the line and the key. YAML dates
     (``since: 2026-05-11``) and numbers (``tier_edition: 2024``) of string parameters are read as text."""
@@ -206,7 +208,7 @@ def read_parameters_file(path: str) -> dict[str, Any]:
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise InputError("bad parameters file", file=path, expected="a YAML mapping of parameter: value")
-    out: dict[str, Any] = {}
+    out: Values = {}
     for key, value in data.items():
         name, line = str(key).replace("-", "_"), doc.line(str(key))
         if name not in RetroParams.model_fields:
@@ -228,5 +230,5 @@ def read_parameters_file(path: str) -> dict[str, Any]:
     return out
 
 
-__all__ = ["DEFAULT_PATH", "INT_PARAMETERS", "SOURCES", "RetroParams", "notes_file", "packaged_sample",
+__all__ = ["DEFAULT_PATH", "INT_PARAMETERS", "SOURCES", "RetroParams", "Values", "notes_file", "packaged_sample",
            "parameter_lines", "preflight", "read_parameters_file", "source_path"]

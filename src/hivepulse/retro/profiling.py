@@ -28,10 +28,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
 
 from hivepulse.errors import InputError
 from hivepulse.fsio import read_bytes_limited
+from hivepulse.metrics.results import JSONObject
 from hivepulse.retro.facts import Measurement
 from hivepulse.retro.fmt import count, number
 
@@ -110,7 +110,7 @@ class Finding:
         text = self.text or f"{self.metric} {self.value}"
         return text if "n=" in text or self.n is None else f"{text} (n={self.n})"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "metric": self.metric, "value": self.value, "text": self.text, "scenario": self.scenario,
             "unit": self.unit, "kind": self.kind, "better": self.better, "threshold": self.threshold,
@@ -145,7 +145,7 @@ class ProfilingEvidence:
     def findings(self) -> list[Finding]:
         return list(self.run.findings) if self.run else []
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         """The ``profiling`` block of ``metrics.json`` (no paths)."""
         run = self.run
         return {

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hivepulse.metrics.results import DoraReport
+from hivepulse.metrics.results import DoraReport, JSONObject
 from hivepulse.model import EventSet
 from hivepulse.retro import actions as act
 from hivepulse.retro import ledger as led
@@ -163,7 +163,7 @@ class RetroResult:
 
     # ------------------------------------------------------------------------------------------ records
 
-    def metrics_record(self) -> dict[str, Any]:
+    def metrics_record(self) -> JSONObject:
         """The content of ``metrics.json`` (deterministic: no wall-clock time)."""
         p = self.params
         return {
@@ -189,11 +189,11 @@ class RetroResult:
             "pending": [a.to_dict() for a in self.pending],
             "previous_iteration": self.previous_iteration,
             "notes": [n.to_dict() for n in self.notes.items],
-            "data_quality_notes": self.data_quality_notes(),
+            "data_quality_notes": [note for note in self.data_quality_notes()],
             "profiling": self.profiling.to_dict(),
         }
 
-    def actions_record(self) -> dict[str, Any]:
+    def actions_record(self) -> JSONObject:
         return {
             "schema": RETRO_SCHEMA,
             "iteration": self.iteration,
@@ -239,7 +239,7 @@ class RetroResult:
         return out
 
 
-def _history_entry(it: Iteration) -> dict[str, Any]:
+def _history_entry(it: Iteration) -> JSONObject:
     d = it.report.to_dict()
     return {"window": d["window"], "covered": it.covered, **{m: d[m] for m in METRICS}}
 
