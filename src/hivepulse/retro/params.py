@@ -6,7 +6,8 @@ library (``S.retro(...)``) and ``hivepulse retro`` alike. :func:`read_parameters
 params.yaml`` into the same names (every key optional; file, line and key in each error).
 
 Kept apart from :mod:`hivepulse.retro.analysis` so ``hivepulse retro`` can reject bad input (exit 2, one line)
-before a kernel starts without importing the DORA engine (pandas is the heaviest import here).
+before a kernel starts without importing the DORA engine; the checks of :func:`preflight` import the notes,
+catalog and ledger readers when they run, so ``hivepulse --help`` imports neither pandas nor the retro.
 """
 
 from __future__ import annotations
@@ -20,10 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWr
 
 from hivepulse.errors import InputError
 from hivepulse.paths import locate, locate_output
-from hivepulse.retro import catalog
-from hivepulse.retro import ledger as led
 from hivepulse.retro.configfile import read_document
-from hivepulse.retro.notes import load_notes, notes_path
 from hivepulse.retro.record import iteration_id, parse_day, resolve_window
 
 SOURCES = ("events", "git")
@@ -123,6 +121,10 @@ def preflight(params: RetroParams) -> None:
     """Every check that needs no source data, so ``hivepulse retro`` rejects bad input (exit 2, one line)
     before a kernel starts and before anything is written: the time zone, tier edition, the source path,
     the window, the team notes, the catalog override and the ledger of the workspace."""
+    from hivepulse.retro import catalog
+    from hivepulse.retro import ledger as led
+    from hivepulse.retro.notes import load_notes
+
     try:
         zoneinfo.ZoneInfo(str(params.tz))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
@@ -174,6 +176,8 @@ def _check_source(params: RetroParams) -> None:
 def notes_file(params: RetroParams, workspace: Path, ident: str) -> Path | None:
     """The team notes file of the iteration ``ident``: ``notes`` (a file, or a directory holding
     ``<ident>.yaml``), else ``<workspace>/notes/<ident>.yaml``."""
+    from hivepulse.retro.notes import notes_path
+
     notes = str(locate(params.notes)) if params.notes else ""
     if notes and Path(notes).is_dir():
         return notes_path(notes, ident)
