@@ -206,3 +206,8 @@ def test_hivepulse_retro_end_to_end_writes_an_inert_report(tmp_path):
     html = (tmp_path / "out" / f"{WINDOW[0]}_{WINDOW[1]}" / "retro.html").read_text(encoding="utf-8")
     page = assert_no_live_markup(html, allowed=ALLOWED_TAGS)
     assert XSS in "".join(page.text) and ENV in "".join(page.text)
+
+
+def test_the_report_is_deterministic(hostile):
+    again = analyze(hostile.params, events=hostile.events)
+    assert report_html.render_report(again) == report_html.render_report(hostile)
