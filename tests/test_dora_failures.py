@@ -27,12 +27,12 @@ def test_status_named_incident_and_denominator():
     r = run(events, *WINDOW)
     cfr = r.change_fail_rate
     # denominator: all 5 deployments (success or failure); failed: d2 (status), d3 (incident) -> 2/5
-    assert cfr["deployments"] == cfr["n"] == 5
-    assert cfr["failed"] == 2 and cfr["value"] == pytest.approx(0.4)
-    assert cfr["by_reason"] == {"incident": 1, "rollback": 0, "status": 1, "unplanned_fix": 0}
-    assert cfr["tier"] == "low"  # 0.4 > 0.15
-    assert cfr["unit"] == "fraction"
-    low, high = cfr["ci_low"], cfr["ci_high"]
+    assert cfr.deployments == cfr.n == 5
+    assert cfr.failed == 2 and cfr.value == pytest.approx(0.4)
+    assert cfr.by_reason == {"incident": 1, "rollback": 0, "status": 1, "unplanned_fix": 0}
+    assert cfr.tier == "low"  # 0.4 > 0.15
+    assert cfr.unit == "fraction"
+    low, high = cfr.ci_low, cfr.ci_high
     assert low < 0.4 < high
     assert _reasons(r) == {"d1": "", "d2": "status", "d3": "incident", "d4": "", "d5": ""}
 
@@ -101,9 +101,9 @@ def test_incident_matching_no_deployment():
         ],
     )
     r = run(events, *WINDOW)
-    assert r.change_fail_rate["failed"] == 0 and r.change_fail_rate["value"] == 0.0
-    assert r.change_fail_rate["tier"] == "elite"  # 0 <= 0.05
-    assert r.data_quality["unattributed_incidents"] == 1  # only "early" is in the window
+    assert r.metrics.change_fail_rate.failed == 0 and r.metrics.change_fail_rate.value == 0.0
+    assert r.metrics.change_fail_rate.tier == "elite"  # 0 <= 0.05
+    assert r.data_quality.unattributed_incidents == 1  # only "early" is in the window
 
 
 def test_rollback_marks_rolled_back_deployment():
@@ -116,7 +116,7 @@ def test_rollback_marks_rolled_back_deployment():
     )
     r = run(events, *WINDOW)
     assert _reasons(r) == {"d1": "", "d2": "rollback", "rb": ""}
-    assert r.change_fail_rate["by_reason"]["rollback"] == 1
+    assert r.metrics.change_fail_rate.by_reason["rollback"] == 1
 
 
 def test_unplanned_fix_marks_latest_planned_success_before_it():
@@ -154,8 +154,8 @@ def test_several_reasons_are_sorted_and_counted_once():
     )
     r = run(events, *WINDOW)
     assert _reasons(r)["d1"] == "incident;rollback;unplanned_fix"
-    assert r.change_fail_rate["failed"] == 1  # distinct deployments
-    assert r.change_fail_rate["value"] == pytest.approx(0.5)  # 1 of 2
+    assert r.metrics.change_fail_rate.failed == 1  # distinct deployments
+    assert r.metrics.change_fail_rate.value == pytest.approx(0.5)  # 1 of 2
 
 
 def test_failure_evidence_after_the_window_counts():
@@ -178,4 +178,4 @@ def test_cfr_tiers(failed, tier):
 
 def test_cfr_empty_window_is_null():
     cfr = run(build([D("d1", "2025-06-01T10:00:00Z")]), *WINDOW).change_fail_rate
-    assert cfr["value"] is None and cfr["tier"] is None and cfr["ci_low"] is None and cfr["n"] == 0
+    assert cfr.value is None and cfr.tier is None and cfr.ci_low is None and cfr.n == 0

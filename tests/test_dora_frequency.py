@@ -19,17 +19,17 @@ def test_basic_frequency():
         ]
     )
     df = run(events, "2026-01-05", "2026-01-19").deployment_frequency
-    assert df["deployments"] == df["n"] == 4
-    assert df["deployment_days"] == 3  # Jan 5, 7, 13
-    assert df["value"] == pytest.approx(2.0)  # 4 / 14 days * 7 = 2 per week
-    assert df["per_day"] == pytest.approx(4 / 14)
-    assert df["weeks"] == 2
-    assert df["median_deployment_days_per_week"] == 1.5  # median(2 days, 1 day)
+    assert df.deployments == df.n == 4
+    assert df.deployment_days == 3  # Jan 5, 7, 13
+    assert df.value == pytest.approx(2.0)  # 4 / 14 days * 7 = 2 per week
+    assert df.per_day == pytest.approx(4 / 14)
+    assert df.weeks == 2
+    assert df.median_deployment_days_per_week == 1.5  # median(2 days, 1 day)
     # Garwood(4) = [1.08987, 10.24159], scaled by 7/14
-    assert df["ci_low"] == pytest.approx(1.08987 / 2, abs=1e-4)
-    assert df["ci_high"] == pytest.approx(10.24159 / 2, abs=1e-4)
-    assert df["tier"] == "high"  # 4 per 14 days: 4*7 = 28 >= 14 (high), 4*1 = 4 < 14 (not elite)
-    assert df["unit"] == "deployments/week"
+    assert df.ci_low == pytest.approx(1.08987 / 2, abs=1e-4)
+    assert df.ci_high == pytest.approx(10.24159 / 2, abs=1e-4)
+    assert df.tier == "high"  # 4 per 14 days: 4*7 = 28 >= 14 (high), 4*1 = 4 < 14 (not elite)
+    assert df.unit == "deployments/week"
 
 
 def test_berlin_day_boundary():
@@ -60,7 +60,7 @@ def test_empty_weeks_count_as_zero():
     # 3 weeks; deployments only in week 1 on 2 days -> weekly days [2, 0, 0] -> median 0
     events = build([D("d1", "2026-01-05T10:00:00Z"), D("d2", "2026-01-06T10:00:00Z")])
     r = run(events, "2026-01-05", "2026-01-26")
-    assert r.deployment_frequency["median_deployment_days_per_week"] == 0
+    assert r.metrics.deployment_frequency.median_deployment_days_per_week == 0
     assert list(r.weekly["deployment_days"]) == [2, 0, 0]
 
 
@@ -68,18 +68,18 @@ def test_partial_edge_weeks_are_included_and_noted():
     # [Wed 2026-01-07, Wed 2026-01-14): intersects the weeks of Jan 5 and Jan 12
     events = build([D("d1", "2026-01-08T10:00:00Z")])
     r = run(events, "2026-01-07", "2026-01-14")
-    assert r.deployment_frequency["weeks"] == 2
-    assert r.deployment_frequency["median_deployment_days_per_week"] == 0.5  # median(1, 0)
-    assert any("partial edge weeks" in note for note in r.data_quality["notes"])
+    assert r.metrics.deployment_frequency.weeks == 2
+    assert r.metrics.deployment_frequency.median_deployment_days_per_week == 0.5  # median(1, 0)
+    assert any("partial edge weeks" in note for note in r.data_quality.notes)
 
 
 def test_empty_window():
     events = build([D("old", "2025-12-01T10:00:00Z")])
     df = run(events, "2026-01-05", "2026-01-12").deployment_frequency
-    assert df["deployments"] == 0 and df["value"] == 0.0 and df["n"] == 0
-    assert df["ci_low"] == 0.0 and df["ci_high"] == pytest.approx(3.68888, abs=1e-4)  # Garwood(0) * 7/7
-    assert df["tier"] == "low"
-    assert df["median_deployment_days_per_week"] == 0
+    assert df.deployments == 0 and df.value == 0.0 and df.n == 0
+    assert df.ci_low == 0.0 and df.ci_high == pytest.approx(3.68888, abs=1e-4)  # Garwood(0) * 7/7
+    assert df.tier == "low"
+    assert df.median_deployment_days_per_week == 0
 
 
 def test_no_events_at_all():
@@ -105,4 +105,4 @@ def test_frequency_tiers(count, days, tier):
     end = f"2026-{1 + days // 31:02d}-{1 + days % 31:02d}"
     r = run(build(deps), "2026-01-01", end)
     assert r.window.days == days
-    assert r.deployment_frequency["tier"] == tier
+    assert r.metrics.deployment_frequency.tier == tier

@@ -37,31 +37,31 @@ def test_lead_time_values_and_exclusions():
     r = run(_events(), *WINDOW)
     lt = r.lead_time
     # kept: c1 2 h, c2 24 h, c3 0 h -> sorted [0, 2, 24]
-    assert lt["n"] == 3
-    assert lt["value"] == 2  # median
-    assert lt["p75"] == pytest.approx(13)  # rank 1.5: 2 + 0.5*22
-    assert lt["p90"] == pytest.approx(19.6)  # rank 1.8: 2 + 0.8*22
-    assert lt["ci_low"] <= 2 <= lt["ci_high"]
-    assert lt["tier"] == "elite" and lt["unit"] == "hours"
+    assert lt.n == 3
+    assert lt.value == 2  # median
+    assert lt.p75 == pytest.approx(13)  # rank 1.5: 2 + 0.5*22
+    assert lt.p90 == pytest.approx(19.6)  # rank 1.8: 2 + 0.8*22
+    assert lt.ci_low <= 2 <= lt.ci_high
+    assert lt.tier == "elite" and lt.unit == "hours"
     q = r.data_quality
-    assert q["negative_lead_times"] == 1  # c4
-    assert q["first_deployment_changes_excluded"] == 1  # c0
-    assert q["changes_on_failed_deployments"] == 1  # c5
-    assert q["undeployed_changes"] == 1  # c6
-    assert q["deployments_without_changes"] == 1  # d4
+    assert q.negative_lead_times == 1  # c4
+    assert q.first_deployment_changes_excluded == 1  # c0
+    assert q.changes_on_failed_deployments == 1  # c5
+    assert q.undeployed_changes == 1  # c6
+    assert q.deployments_without_changes == 1  # d4
     assert sorted(r.lead_times["change_id"]) == ["c1", "c2", "c3"]
-    assert any("(negative lead time), excluded from lead time: 1." in n for n in q["notes"])
+    assert any("(negative lead time), excluded from lead time: 1." in n for n in q.notes)
 
 
 def test_include_first_deployment():
     r = run(_events(), *WINDOW, include_first_deployment=True)
     lt = r.lead_time
     # c0: 2026-01-01T02:00 -> 2026-01-05T06:00 = 4 days + 4 h = 100 h; sorted [0, 2, 24, 100]
-    assert lt["n"] == 4
-    assert lt["value"] == 13  # (2 + 24) / 2
-    assert lt["p75"] == pytest.approx(43)  # rank 2.25: 24 + 0.25*76
-    assert lt["p90"] == pytest.approx(77.2)  # rank 2.7: 24 + 0.7*76
-    assert r.data_quality["first_deployment_changes_excluded"] == 0
+    assert lt.n == 4
+    assert lt.value == 13  # (2 + 24) / 2
+    assert lt.p75 == pytest.approx(43)  # rank 2.25: 24 + 0.25*76
+    assert lt.p90 == pytest.approx(77.2)  # rank 2.7: 24 + 0.7*76
+    assert r.data_quality.first_deployment_changes_excluded == 0
 
 
 def test_pr_stage_columns():
@@ -99,9 +99,9 @@ def test_pr_stage_columns():
 
 def test_deployment_with_no_changes_only():
     r = run(build([D("d1", "2026-01-05T10:00:00Z")]), *WINDOW)
-    assert r.lead_time["n"] == 0 and r.lead_time["value"] is None and r.lead_time["tier"] is None
-    assert r.data_quality["deployments_without_changes"] == 1
-    assert r.deployment_frequency["deployments"] == 1
+    assert r.metrics.lead_time.n == 0 and r.metrics.lead_time.value is None and r.metrics.lead_time.tier is None
+    assert r.data_quality.deployments_without_changes == 1
+    assert r.metrics.deployment_frequency.deployments == 1
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_lead_time_tiers(hours, tier):
     committed = (finished - pd.Timedelta(hours=hours)).isoformat()
     events = build([D("d1", finished.isoformat())], [C("c1", committed, "d1")])
     lt = run(events, "2026-01-30", "2026-02-01").lead_time
-    assert lt["value"] == hours and lt["tier"] == tier
+    assert lt.value == hours and lt.tier == tier
 
 
 def test_large_sample_uses_order_statistic_ci():
@@ -130,5 +130,5 @@ def test_large_sample_uses_order_statistic_ci():
     hours = np.arange(6001)
     changes = [C(f"c{h}", (finished - pd.Timedelta(hours=int(h))).isoformat(), "d1") for h in hours]
     lt = run(build([D("d1", finished.isoformat())], changes), "2026-11-30", "2026-12-02").lead_time
-    assert lt["n"] == 6001 and lt["value"] == 3000
-    assert (lt["ci_low"], lt["ci_high"]) == stats.order_statistic_median_ci(hours)
+    assert lt.n == 6001 and lt.value == 3000
+    assert (lt.ci_low, lt.ci_high) == stats.order_statistic_median_ci(hours)

@@ -222,6 +222,7 @@ def assert_same(report, expected) -> None:
     problems: list[str] = []
 
     def check(what: str, got, want) -> None:
+        got = list(got) if isinstance(got, tuple) else got  # the report's sequences are tuples, the oracle's lists
         same = _float_eq(got, want) if isinstance(want, float) or isinstance(got, float) else got == want
         if not same:
             problems.append(f"{what}: engine {got!r} != oracle {want!r}")
@@ -336,7 +337,7 @@ def test_engine_matches_oracle_on_every_sample_iteration(sample_events, config):
     count = int((until - finished.min()) / pd.Timedelta(days=14)) + 2  # one more window before the first
     reports = iterations(sample_events, until, 14, count, config)
     assert len(reports) == count
-    assert sum(r.deployment_frequency["n"] for r in reports) == int(
+    assert sum(r.metrics.deployment_frequency.n for r in reports) == int(
         ((prod["environment"] == config.environment) & (prod["status"] == "success")).sum()
     )
     for report in reports:
@@ -421,7 +422,7 @@ def test_unplanned_fix_ties_use_the_greatest_id_and_strictly_before():
         ]
     )
     assert _reasons(report) == {"p1": "unplanned_fix", "u1": "", "u2": ""}
-    assert report.change_fail_rate["failed"] == 1  # 1/3
+    assert report.metrics.change_fail_rate.failed == 1  # 1/3
     # an unplanned deployment of another environment fixes nothing here
     report = _both(
         [_dep("p1", "2026-01-06T09:00"), _dep("s1", "2026-01-06T10:00", kind="unplanned", env="staging")]
@@ -444,7 +445,7 @@ def test_incident_attribution_tie_uses_the_greatest_id_and_the_gap_is_inclusive(
     report = _both(
         [_dep("d1", "2026-01-06T10:00")], incidents=[_inc("i1", "2026-01-07T10:00:01")], config=config
     )
-    assert _reasons(report) == {"d1": ""} and report.data_quality["unattributed_incidents"] == 1
+    assert _reasons(report) == {"d1": ""} and report.data_quality.unattributed_incidents == 1
 
 
 def test_next_good_deployment_tie_takes_the_smallest_id_that_is_not_failed():
@@ -468,8 +469,8 @@ def test_a_negative_incident_resolution_excludes_the_deployment_even_with_a_next
         [_dep("d1", "2026-01-06T10:00"), _dep("d2", "2026-01-06T12:00")],
         incidents=[_inc("i1", "2026-01-06T08:00", "2026-01-06T09:00", "d1")],
     )
-    assert report.recovery_time["n"] == 0 and report.recovery_time["failed"] == 1
-    assert report.data_quality["negative_recovery_times"] == 1
+    assert report.metrics.recovery_time.n == 0 and report.metrics.recovery_time.failed == 1
+    assert report.data_quality.negative_recovery_times == 1
 
 
 def test_each_change_lands_in_one_bucket_in_the_documented_order():
@@ -516,10 +517,10 @@ def test_each_change_lands_in_one_bucket_in_the_documented_order():
     report = _both(deployments, changes)
     q = report.data_quality
     assert (
-        q["first_deployment_changes_excluded"],
-        q["changes_on_failed_deployments"],
-        q["missing_commit_times"],
-        q["negative_lead_times"],
-        q["undeployed_changes"],
+        q.first_deployment_changes_excluded,
+        q.changes_on_failed_deployments,
+        q.missing_commit_times,
+        q.negative_lead_times,
+        q.undeployed_changes,
     ) == (2, 2, 1, 1, 1)
-    assert report.lead_time["n"] == 1 and report.lead_time["value"] == 0.0
+    assert report.metrics.lead_time.n == 1 and report.metrics.lead_time.value == 0.0

@@ -21,8 +21,8 @@ def test_recovery_by_incident_resolution():
     row = _rec(r).loc["d1"]
     # incident resolved 13:00 is earlier than the next good deployment (next day 10:00): 10:00 -> 13:00 = 3 h
     assert row["recovery_hours"] == 3 and row["recovered_by"] == "incident"
-    assert r.recovery_time["value"] == 3 and r.recovery_time["n"] == 1
-    assert r.recovery_time["tier"] == "high"  # 1 <= 3 < 24
+    assert r.metrics.recovery_time.value == 3 and r.metrics.recovery_time.n == 1
+    assert r.metrics.recovery_time.tier == "high"  # 1 <= 3 < 24
 
 
 def test_recovery_by_next_good_deployment():
@@ -44,8 +44,8 @@ def test_next_good_deployment_skips_failed_ones():
     rec = _rec(r)
     assert rec.loc["d1", "recovery_hours"] == 10  # 10:00 -> d3 at 20:00
     assert rec.loc["d2", "recovery_hours"] == 8  # 12:00 -> 20:00
-    assert r.recovery_time["value"] == 9  # median(10, 8)
-    assert r.recovery_time["failed"] == 2
+    assert r.metrics.recovery_time.value == 9  # median(10, 8)
+    assert r.metrics.recovery_time.failed == 2
 
 
 def test_open_incident_defers_to_next_deployment():
@@ -83,15 +83,15 @@ def test_unrecovered_is_listed_and_not_in_n():
     )
     r = run(events, *WINDOW)
     rec = r.recovery_time
-    assert rec["failed"] == 2 and rec["n"] == 1 and rec["unrecovered"] == ["d3"]
-    assert rec["value"] == 2  # d1 only
-    assert any("not recovered by the end of the data: 1." in n for n in r.data_quality["notes"])
+    assert rec.failed == 2 and rec.n == 1 and list(rec.unrecovered) == ["d3"]
+    assert rec.value == 2  # d1 only
+    assert any("not recovered by the end of the data: 1." in n for n in r.data_quality.notes)
 
 
 def test_recovery_may_use_data_after_the_window():
     events = build([D("d1", "2026-01-31T22:00:00Z", "failure"), D("d2", "2026-02-01T04:00:00Z")])
     r = run(events, *WINDOW)
-    assert r.recovery_time["value"] == 6 and r.deployment_frequency["deployments"] == 0  # d2 is after until
+    assert r.metrics.recovery_time.value == 6 and r.metrics.deployment_frequency.deployments == 0  # d2 is after until
 
 
 def test_negative_recovery_is_excluded_and_counted():
@@ -101,8 +101,8 @@ def test_negative_recovery_is_excluded_and_counted():
         incidents=[I("i1", "2026-01-05T08:00:00Z", "2026-01-05T09:00:00Z", deployment_id="d1")],
     )
     r = run(events, *WINDOW)
-    assert r.recovery_time["n"] == 0 and r.recovery_time["value"] is None
-    assert r.data_quality["negative_recovery_times"] == 1
+    assert r.metrics.recovery_time.n == 0 and r.metrics.recovery_time.value is None
+    assert r.data_quality.negative_recovery_times == 1
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_recovery_tiers(hours, tier):
         [D("d1", start.isoformat(), "failure"), D("d2", (start + pd.Timedelta(hours=hours)).isoformat())]
     )
     rec = run(events, *WINDOW).recovery_time
-    assert rec["value"] == hours and rec["tier"] == tier
+    assert rec.value == hours and rec.tier == tier
 
 
 def test_rework_rate():

@@ -79,7 +79,7 @@ def test_rounding_happens_only_at_output():
     assert round_float(2 / 3) == 0.6667 and round_float(123.456789) == 123.4568
     assert round_float(0.000123456) == 0.0001235
     r = run(build([D("d1", "2026-01-05T10:00:00Z")]), "2026-01-05", "2026-01-08")
-    assert r.deployment_frequency["value"] == pytest.approx(7 / 3)  # unrounded in the object
+    assert r.metrics.deployment_frequency.value == pytest.approx(7 / 3)  # unrounded in the object
     assert r.to_dict()["deployment_frequency"]["value"] == 2.3333
 
 
@@ -116,7 +116,7 @@ def test_iterations_are_consecutive_oldest_first():
         "2026-01-22",
     ]
     assert reports[-1].window.until == pd.Timestamp("2026-01-29T00:00:00Z")
-    assert [r.deployment_frequency["deployments"] for r in reports] == [7, 7, 7, 7]
+    assert [r.metrics.deployment_frequency.deployments for r in reports] == [7, 7, 7, 7]
     assert reports[0].window == Window.parse("2026-01-01", "2026-01-08")
 
 
@@ -132,4 +132,49 @@ def test_source_notes_are_kept():
     events = _events()
     events.notes.append("Shallow clone: 12 commits may be missing.")
     r = run(events, "2026-01-05", "2026-01-12")
-    assert r.data_quality["notes"][0] == "Shallow clone: 12 commits may be missing."
+    assert r.data_quality.notes[0] == "Shallow clone: 12 commits may be missing."
+
+
+def test_typed_results_and_their_json():
+    from hivepulse.metrics.dora import ChangeFailRate, DataQuality, LeadTime, Metrics
+
+    r = run(_events(), "2026-01-05", "2026-01-12")
+    assert isinstance(r.metrics, Metrics) and isinstance(r.metrics.lead_time, LeadTime)
+    assert r.lead_time is r.metrics.lead_time and r.metric("change_fail_rate") is r.metrics.change_fail_rate
+    assert isinstance(r.change_fail_rate, ChangeFailRate) and isinstance(r.data_quality, DataQuality)
+    assert [name for name, _ in r.metrics] == TOP_KEYS[4:9]
+    cfr = r.metrics.change_fail_rate
+    assert (cfr.failed, cfr.deployments, dict(cfr.by_reason)) == (2, 3, {"incident": 1, "rollback": 0,
+                                                                         "status": 1, "unplanned_fix": 1})
+    assert cfr.ci == (cfr.ci_low, cfr.ci_high) and cfr["failed"] == 2  # the contract's key spelling reads a field
+    with pytest.raises(KeyError):
+        cfr["no_such_field"]
+    with pytest.raises(AttributeError):
+        cfr.value = 0.0  # frozen
+    assert r.metrics.tier_of("lead_time") == "elite" and r.metrics.tier_of("pickup_hours_median") is None
+    d = r.to_dict()
+    for name, metric in r.metrics:  # each block's keys are the dataclass fields, in contract order
+        assert list(d[name]) == list(metric.to_dict())
+    assert list(d["data_quality"]) == list(r.data_quality.to_dict())
+
+
+def test_published_report_holds_the_contracts_numbers():
+    events = build([D(f"d{i}", f"2026-01-{i:02d}T10:00:00Z", kind="unplanned" if i % 3 == 0 else "planned")
+                    for i in range(1, 20)],
+                   [C(f"c{i}", f"2026-01-{i:02d}T0{i % 7}:13:00Z", f"d{i}") for i in range(1, 20)])
+    r = compute_with_previous(events)
+    pub = r.published()
+    assert pub.to_dict() == r.to_dict() and pub.published().to_dict() == r.to_dict()  # rounding is idempotent
+    assert r.deployment_frequency.value == 7.0  # d12..d18 in [Jan 12, Jan 19)
+    # d12, d15, d18 unplanned: 3 of 7 = 0.428571..., published with 4 significant digits
+    assert r.rework_rate.value == pytest.approx(3 / 7) and pub.rework_rate.value == 0.4286
+    assert pub.comparison is not None and pub.comparison.rework_rate.p_value == r.to_dict()["comparison"][
+        "rework_rate"]["p_value"]
+    assert pub.lead_times is r.lead_times  # tables are shared, not copied
+
+
+def compute_with_previous(events):
+    from hivepulse.metrics.dora import compute
+
+    return compute(events, Window.parse("2026-01-12", "2026-01-19"), MetricsConfig(n_boot=200),
+                   compare_previous=True)

@@ -52,7 +52,7 @@ def test_window_edges_since_inclusive_until_exclusive():
         ]
     )
     r = run(events, "2026-01-05", "2026-01-12")
-    assert r.deployment_frequency["deployments"] == 2
+    assert r.metrics.deployment_frequency.deployments == 2
     assert sorted(r.deployments["deployment_id"]) == ["at-since", "last-second"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pytest
 
@@ -10,14 +12,11 @@ from hivepulse.report import plots
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def metric(value, lo, hi, tier):
-    return {"value": value, "n": 10, "ci_low": lo, "ci_high": hi, "tier": tier}
+def metric(until, value, lo, hi, covered=True):
+    return plots.TrendPoint(until=until, value=value, ci_low=lo, ci_high=hi, n=10, covered=covered)
 
 
-HISTORY = [
-    {"window": {"until": f"2026-0{m}-01T00:00:00Z"}, "lead_time": metric(v, v - 5, v + 5, "high")}
-    for m, v in ((3, 40.0), (4, 30.0), (5, 20.0))
-]
+HISTORY = [metric(date(2026, m, 1), v, v - 5, v + 5) for m, v in ((3, 40.0), (4, 30.0), (5, 20.0))]
 LEAD = pd.DataFrame({"lead_time_hours": [1.0, 5.0, 30.0], "coding_hours": [0.5, 1, 2], "pickup_hours": [0.2, 3, 20],
                      "review_hours": [0.1, 0.5, 5], "deploy_hours": [0.2, 0.5, 3]})
 DEPS = pd.DataFrame({
@@ -44,7 +43,7 @@ def test_chart_renders_png(fig):
 
 
 def test_trend_labels_carry_n_and_mark_windows_outside_the_data():
-    history = [{**HISTORY[0], "covered": False, "lead_time": metric(0.0, 0.0, 0.0, "low")}, *HISTORY[1:]]
+    history = [metric(date(2026, 3, 1), 0.0, 0.0, 0.0, covered=False), *HISTORY[1:]]
     fig = plots.trend(history, "lead_time")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["03-01\nno data", "04-01\nn=10", "05-01\nn=10"]
@@ -66,3 +65,16 @@ def test_empty_charts_say_why():
     assert text(plots.stage_breakdown(LEAD.iloc[0:0])) == ["no change deployed in the iteration"]
     assert text(plots.stage_breakdown(LEAD[["lead_time_hours"]])) == ["no pull-request times in the data"]
     assert text(plots.lead_time_distribution(None)) == ["no change deployed in the iteration (n=0)"]
+
+
+def test_trend_points_come_from_the_engines_reports():
+    from test_dora_helpers import D, build, run
+
+    from hivepulse.retro.facts import Iteration
+
+    events = build([D(f"d{i}", f"2026-01-{i:02d}T10:00:00Z") for i in range(1, 15)])
+    reports = [run(events, "2026-01-01", "2026-01-08"), run(events, "2026-01-08", "2026-01-15")]
+    points = plots.trend_points([Iteration(reports[0], covered=False), Iteration(reports[1])], "deployment_frequency")
+    assert [(p.until, p.value, p.n, p.covered) for p in points] == [
+        (date(2026, 1, 8), 7.0, 7, False), (date(2026, 1, 15), 7.0, 7, True)]
+    assert points[1].ci_low == reports[1].deployment_frequency.ci_low

@@ -9,13 +9,10 @@ import pytest
 
 from hivepulse.errors import InputError
 from hivepulse.retro import actions as act
-from hivepulse.retro.signals import Signal
+from hivepulse.retro.facts import Measurement, Signal
 
-METRICS = {
-    "lead_time": {"value": 31.0, "n": 28, "ci_low": 31.0, "ci_high": 31.0, "tier": "high", "unit": "hours"},
-    "deployment_frequency": {"value": 7.0, "n": 14, "tier": "elite", "unit": "deployments/week"},
-}
-MEAS = {"lead_time": {"value": 31.0, "n": 28}, "pickup_hours_median": {"value": 20.0, "n": 28}}
+METRICS = {"lead_time": "high", "deployment_frequency": "elite"}  # the tiers of this iteration's metrics
+MEAS = {"lead_time": Measurement(31.0, 28), "pickup_hours_median": Measurement(20.0, 28)}
 
 
 def pickup_signal(reach=1.0, confidence=0.8):
@@ -27,7 +24,7 @@ def test_shipped_catalog_is_valid_and_covers_every_signal_kind():
     catalog = act.load_catalog()
     ids = [e.id for e in catalog]
     assert len(ids) == len(set(ids))
-    kinds = {e.signal["kind"] for e in catalog}
+    kinds = {e.signal.kind for e in catalog}
     assert kinds == {"below_tier", "regression", "dominant_stage", "big_batches", "unrecovered_failures",
                      "missing_data", "finding"}
     assert all(e.effort > 0 and e.practice and e.watch for e in catalog)
@@ -48,7 +45,7 @@ def test_override_replaces_disables_and_adds(tmp_path):
     assert catalog["review-pickup-time"].effort == 2.0
     assert catalog["review-pickup-time"].title.startswith("Review time")  # other fields kept
     assert "trunk-based-development" not in catalog
-    assert catalog["team-own"].target == {"rule": "at_most", "value": 3}
+    assert catalog["team-own"].target == act.TargetRule(rule="at_most", value=3)
 
 
 def test_bad_override_names_file_and_field(tmp_path):
@@ -61,7 +58,7 @@ def test_bad_override_names_file_and_field(tmp_path):
 
 def test_rice_score_hand_computed():
     catalog = act.load_catalog()
-    items = act.propose([pickup_signal()], catalog, metrics=METRICS, measurements=MEAS, iteration_id="it",
+    items = act.propose([pickup_signal()], catalog, tiers=METRICS, measurements=MEAS, iteration_id="it",
                         due="2026-03-30")
     assert [i.action_id for i in items] == ["review-pickup-time"]
     item = items[0]
@@ -75,7 +72,7 @@ def test_rice_score_hand_computed():
 
 def test_votes_raise_the_score():
     catalog = act.load_catalog()
-    voted = act.propose([pickup_signal()], catalog, metrics=METRICS, measurements=MEAS, iteration_id="it",
+    voted = act.propose([pickup_signal()], catalog, tiers=METRICS, measurements=MEAS, iteration_id="it",
                         due="d", votes={"lead_time": 4})
     # 1.6 x (1 + 0.1 x 4) = 2.24
     assert voted[0].score == pytest.approx(2.24) and voted[0].votes == 4
@@ -84,10 +81,10 @@ def test_votes_raise_the_score():
 def test_next_tier_target_and_fallback():
     catalog = act.load_catalog()
     below = Signal("below_tier", "lead_time", "e", 1.0, 1.0, 0.8, value=31.0, n=28, tier="high")
-    item = act.propose([below], catalog, metrics=METRICS, measurements=MEAS, iteration_id="it", due="d")[0]
+    item = act.propose([below], catalog, tiers=METRICS, measurements=MEAS, iteration_id="it", due="d")[0]
     assert (item.action_id, item.comparator, item.target) == ("trunk-based-development", "<", 24.0)
     # elite already: falls back to relative 20 % better: 31 x 0.8 = 24.8
-    elite = {"lead_time": {**METRICS["lead_time"], "tier": "elite"}}
+    elite = {**METRICS, "lead_time": "elite"}
     entry = next(e for e in catalog if e.id == "trunk-based-development")
     assert act.set_target(entry, "lead_time", 31.0, tier="elite", previous=None)[:2] == ("<=", pytest.approx(24.8))
     assert elite  # documented case
@@ -110,7 +107,7 @@ def test_select_caps_and_carries_over_first():
         Signal("below_tier", "change_fail_rate", "e", 0.2, 3.0, 1.0, value=0.2, n=40, tier="low"),
         Signal("unrecovered_failures", "recovery_time", "e", 0.5, 2.0, 1.0, value=1.0, n=2),
     ]
-    cands = act.propose(sigs, catalog, metrics=METRICS, measurements=MEAS, iteration_id="now", due="d2")
+    cands = act.propose(sigs, catalog, tiers=METRICS, measurements=MEAS, iteration_id="now", due="d2")
     # scores: review-pickup 1.6; alerting 0.5x2x1/1 = 1.0; trunk 1x1x0.8/2 = 0.4; e2e 0.2x3x1/2 = 0.3
     assert [c.action_id for c in cands] == ["review-pickup-time", "alerting-and-runbooks",
                                             "trunk-based-development", "end-to-end-tests"]
@@ -125,7 +122,7 @@ def test_select_caps_and_carries_over_first():
 
 def test_csv_has_one_row_per_item_and_empty_owner():
     catalog = act.load_catalog()
-    items = act.select(act.propose([pickup_signal()], catalog, metrics=METRICS, measurements=MEAS,
+    items = act.select(act.propose([pickup_signal()], catalog, tiers=METRICS, measurements=MEAS,
                                    iteration_id="it", due="d"))
     rows = list(csv.DictReader(io.StringIO(act.to_csv(items))))
     assert len(rows) == 1 and rows[0]["owner"] == "" and rows[0]["rank"] == "1"
@@ -147,7 +144,7 @@ def test_sample_pickup_bottleneck_yields_review_time_action(tmp_path):
 
 def test_votes_also_raise_carried_items_that_do_not_fire_again():
     catalog = act.load_catalog()
-    cands = act.propose([pickup_signal()], catalog, metrics=METRICS, measurements=MEAS, iteration_id="old",
+    cands = act.propose([pickup_signal()], catalog, tiers=METRICS, measurements=MEAS, iteration_id="old",
                         due="d1")
     old = act.ActionItem.from_dict({**cands[0].to_dict(), "carried_from": "old", "carry_count": 1})
     assert old.score == 1.6  # 1.0 x 1 x 0.8 / 0.5, no votes

@@ -15,6 +15,7 @@ from gitrepo import GitRepo
 from hivepulse.errors import InputError
 from hivepulse.report import sections as S
 from hivepulse.retro.analysis import RetroParams, analyze, preflight
+from hivepulse.retro.facts import Claims
 from hivepulse.sources.files import read_events
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,9 +120,9 @@ def test_first_iteration_of_the_data_claims_no_change_against_the_void(sample, t
     # [2025-11-24, 2025-12-08) is the first iteration of the sample: the previous one lies before the first
     # production deployment, so "deployment frequency improved from 0.00/week" would be an artefact.
     result = run(sample, ("2025-11-24", "2025-12-08"), tmp_path)
-    assert result.metrics["comparison"] is None
-    assert not any(c.kind in ("improved", "regressed") for c in result.claims["went_well"] +
-                   result.claims["to_improve"])
+    assert result.current.comparison is None
+    assert not any(c.kind in ("improved", "regressed") for c in result.claims.went_well +
+                   result.claims.to_improve)
     notes = " ".join(result.data_quality_notes())
     assert "previous iteration lies before the first production deployment" in notes
     assert result.covered == [False, False, False, False, False, True]
@@ -133,7 +134,7 @@ def test_iteration_after_the_data_measures_nothing(sample, tmp_path):
     run(sample, ("2026-05-11", "2026-05-25"), tmp_path)
     result = run(sample, ("2026-05-25", "2026-06-08"), tmp_path)  # the sample ends 2026-05-25
     assert result.actions == [] and result.signals == []
-    assert result.claims == {"went_well": [], "to_improve": []}
+    assert result.claims == Claims(went_well=[], to_improve=[])
     assert result.followups and {f.verdict for f in result.followups} == {"not measurable"}
     assert "Not enough data" in result.data_quality_notes()[0]
 
@@ -184,16 +185,16 @@ def test_git_single_tag_is_honest(single_tag, tmp_path):
     # the only deployment is a first deployment: its changes are excluded, so lead time has n = 0; that is
     # explained in the data-quality notes, not an "instrument changes" action
     assert not any(s.kind == "missing_data" for s in result.signals)
-    elite = [c.text for c in result.claims["went_well"] if c.kind == "elite"]
+    elite = [c.text for c in result.claims.went_well if c.kind == "elite"]
     assert elite and all(t.endswith("(small sample, read with care)") for t in elite)
-    assert result.metrics["comparison"] is None  # the previous iteration is before the first tag
+    assert result.current.comparison is None  # the previous iteration is before the first tag
     assert len(S.trend_pngs(result)) == 5 and S.timeline(result).data  # charts render, 5 of 6 windows empty
 
 
 def test_git_window_before_the_first_tag_claims_nothing(single_tag, tmp_path):
     git_run(single_tag, ("2026-03-02", "2026-03-16"), tmp_path)
     result = git_run(single_tag, ("2026-02-02", "2026-02-16"), tmp_path)
-    assert result.actions == [] and result.claims == {"went_well": [], "to_improve": []}
+    assert result.actions == [] and result.claims == Claims(went_well=[], to_improve=[])
     assert result.data_quality_notes()[0].startswith("Not enough data: this iteration lies outside the data "
                                                      "(it ends before the first production deployment")
     assert result.previous_iteration is None  # the later entry is not a "previous" one
@@ -251,12 +252,15 @@ def test_headline_of_an_iteration_outside_the_data_shows_no_numbers(single_tag, 
 
 
 def test_evidence_numbers_are_those_of_metrics_json(sample, tmp_path):
-    from hivepulse.retro.signals import METRIC_LABEL, METRICS, evidence_line
+    from hivepulse.metrics.results import Metrics
+    from hivepulse.retro.fmt import evidence_line
+    from hivepulse.vocabulary import METRIC_LABEL, METRICS
 
     for window in (BEFORE_FREEZE, FREEZE, AFTER_FREEZE, ("2026-03-16", "2026-03-30")):
         result = run(sample, window, tmp_path)
         record = json.loads((tmp_path / result.iteration / "metrics.json").read_text())
-        lines = {METRIC_LABEL[m]: evidence_line(m, record["metrics"][m]) for m in METRICS}
+        recorded = Metrics.from_dict(record["metrics"])  # the figures as metrics.json states them
+        lines = {METRIC_LABEL[m]: evidence_line(m, recorded.get(m)) for m in METRICS}
         actions = json.loads((tmp_path / result.iteration / "actions.json").read_text())["actions"]
         for action in actions:
             for label, line in lines.items():

@@ -10,6 +10,7 @@ import pytest
 from hivepulse.errors import InputError
 from hivepulse.retro import ledger as led
 from hivepulse.retro.actions import ActionItem
+from hivepulse.retro.facts import Measurement
 from hivepulse.retro.notes import load_notes
 from hivepulse.retro.record import iteration_id, next_retro, resolve_window, write_record_dir
 
@@ -22,9 +23,9 @@ def item(action_id, watch, comparator, target, baseline=None, ident="2026-02-16_
 
 
 MEAS = {
-    "deployment_frequency": {"value": 7.0, "n": 14},
-    "lead_time": {"value": 31.0, "n": 28},
-    "recovery_time": {"value": None, "n": 0},
+    "deployment_frequency": Measurement(7.0, 14),
+    "lead_time": Measurement(31.0, 28),
+    "recovery_time": Measurement(None, 0),
 }
 
 
@@ -40,9 +41,9 @@ def test_verdicts():
 
 
 def test_follow_up_and_carry_over():
-    items = [item("a", "deployment_frequency", ">=", 5.0, 3.0).to_dict(),
-             item("b", "lead_time", "<", 24.0, 40.0).to_dict(),
-             item("c", "recovery_time", "<", 1.0, 2.0).to_dict()]
+    items = [item("a", "deployment_frequency", ">=", 5.0, 3.0),
+             item("b", "lead_time", "<", 24.0, 40.0),
+             item("c", "recovery_time", "<", 1.0, 2.0)]
     fus = led.follow_up(items, MEAS)
     assert [(f.action_id, f.verdict) for f in fus] == [("a", "met"), ("b", "not met"), ("c", "not measurable")]
     assert (fus[1].then, fus[1].now, fus[1].n_now) == (40.0, 31.0, 28)
@@ -51,8 +52,8 @@ def test_follow_up_and_carry_over():
 
 
 def test_previous_entry_is_latest_ending_before_since():
-    ledger = {"version": 1, "iterations": {
-        "A": {"until": "2026-03-02"}, "B": {"until": "2026-03-16"}, "C": {"until": "2026-03-30"}}}
+    ledger = led.Ledger.from_dict({"version": 1, "iterations": {
+        "A": {"until": "2026-03-02"}, "B": {"until": "2026-03-16"}, "C": {"until": "2026-03-30"}}})
     assert led.previous(ledger, "2026-03-16")[0] == "B"
     assert led.previous(ledger, "2026-03-10")[0] == "A"  # a re-run of an older iteration never sees later ones
     assert led.previous(ledger, "2026-01-01") is None
@@ -127,33 +128,33 @@ def test_notes(tmp_path):
 
 
 def test_not_measurable_items_stay_open_and_are_followed_up_again():
-    items = [item("c", "recovery_time", "<", 1.0, 2.0).to_dict(),
-             item("d", "lead_time", "<=", None, None).to_dict()]  # no target could be set
+    items = [item("c", "recovery_time", "<", 1.0, 2.0),
+             item("d", "lead_time", "<=", None, None)]  # no target could be set
     fus = led.follow_up(items, MEAS)
     assert [(f.verdict, f.outcome) for f in fus] == [("not measurable", "still open"), ("not measurable", "closed")]
     pending = led.still_open(items, fus)
     assert [(p.action_id, p.carried_from, p.carry_count) for p in pending] == [("c", "2026-02-16_2026-03-02", 0)]
     entry = led.with_entry(led.empty(), "2026-03-02_2026-03-16", since="2026-03-02", until="2026-03-16",
                            due="2026-03-30", actions=[], followups=fus, pending=pending)
-    following = entry["iterations"]["2026-03-02_2026-03-16"]
-    assert [i["action_id"] for i in led.open_items(following)] == ["c"]
+    following = entry.entries["2026-03-02_2026-03-16"]
+    assert [i.action_id for i in led.open_items(following)] == ["c"]
     # the next iteration has a recovery time of 0.5 h: the pending item is met then
-    later = led.follow_up(led.open_items(following), {"recovery_time": {"value": 0.5, "n": 2}})
+    later = led.follow_up(led.open_items(following), {"recovery_time": Measurement(0.5, 2)})
     assert [(f.action_id, f.verdict, f.then) for f in later] == [("c", "met", 2.0)]
     # without pending items the entry keeps its earlier shape (byte-identical ledgers on re-runs)
     bare = led.with_entry(led.empty(), "x", since="a", until="b", due="c", actions=[], followups=[])
-    assert "pending" not in bare["iterations"]["x"]
+    assert "pending" not in bare.to_dict()["iterations"]["x"]
 
 
 def test_outside_the_data_everything_is_not_measurable():
-    items = [item("m", "deployment_frequency", "measurable", None).to_dict(),
-             item("a", "deployment_frequency", ">=", 5.0, 3.0).to_dict()]
-    outside = {"deployment_frequency": {"value": None, "n": 0, "covered": False}}
+    items = [item("m", "deployment_frequency", "measurable", None),
+             item("a", "deployment_frequency", ">=", 5.0, 3.0)]
+    outside = {"deployment_frequency": Measurement(None, 0, covered=False)}
     assert [f.verdict for f in led.follow_up(items, outside)] == ["not measurable", "not measurable"]
 
 
 def test_carried_item_states_this_iterations_numbers():
-    items = [item("b", "lead_time", "<", 24.0, 40.0).to_dict()]
+    items = [item("b", "lead_time", "<", 24.0, 40.0)]
     carried = led.carry_over(items, led.follow_up(items, MEAS))
     assert carried[0].evidence == "not met at this retro: lead_time 40 h -> 31 h (n=28), target lead_time < 24.0"
 

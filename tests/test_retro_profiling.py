@@ -16,28 +16,44 @@ import pytest
 
 from hivepulse.bench.findings import findings as bench_findings
 from hivepulse.errors import InputError
-from hivepulse.metrics.dora import _POLARITY
+from hivepulse.metrics import dora
 from hivepulse.report import sections as S
 from hivepulse.retro import actions as act
 from hivepulse.retro import ledger as led
 from hivepulse.retro import signals as sig
+from hivepulse.retro.actions import ActionItem
 from hivepulse.retro.analysis import RetroParams, analyze
-from hivepulse.retro.profiling import measurements, select_run
+from hivepulse.retro.facts import Measurement, Signal
+from hivepulse.retro.findings import finding_signal
+from hivepulse.retro.profiling import Finding, measurements, select_run
+from hivepulse.retro.rice import gap_impact
 from hivepulse.sources.files import read_events
-from hivepulse.vocabulary import DIRECTION, direction
+from hivepulse.vocabulary import DIRECTION, direction, polarity
+from hivepulse.vocabulary import METRICS as DORA_METRICS
 
 REPO = Path(__file__).resolve().parents[1]
 MAY = (date(2026, 5, 11), date(2026, 5, 25))  # the bundled sample's default iteration
-METRICS = {
-    "lead_time": {"value": 31.0, "n": 28, "ci_low": 31.0, "ci_high": 31.0, "tier": "high", "unit": "hours"},
-    "deployment_frequency": {"value": 7.0, "n": 14, "tier": "elite", "unit": "deployments/week"},
-}
+METRICS = {"lead_time": "high", "deployment_frequency": "elite"}  # the tiers of this iteration's metrics
 
 
-def problem(metric, value, threshold, *, scenario="memory-naive", n=300, reach=None, significant=None, kind="problem"):
-    return {"metric": metric, "value": value, "threshold": threshold, "scenario": scenario, "n": n, "reach": reach,
-            "kind": kind, "significant": significant, "text": f"{metric} {value} under {scenario} (n={n})",
-            "better": direction(metric)}
+def quiet_report():
+    """A real engine report without any DORA signal: 14 daily deployments, each shipping one change committed
+    an hour before (lead time 1 h, elite), no failure."""
+    from test_dora_helpers import C, D, build
+
+    from hivepulse.metrics.dora import MetricsConfig, Window, compute
+
+    deps = [D(f"d{i}", f"2026-05-{11 + i:02d}T10:00:00Z") for i in range(14)]
+    changes = [C(f"c{i}", f"2026-05-{11 + i:02d}T09:00:00Z", f"d{i}") for i in range(14)]
+    return compute(build(deps, changes), Window.parse("2026-05-11", "2026-05-25"), MetricsConfig(n_boot=200)).published()
+
+
+def problem(metric, value, threshold, *, scenario="memory-naive", n=300, reach=None, significant=None, kind="problem",
+            **extra):
+    return Finding.from_json({
+        "metric": metric, "value": value, "threshold": threshold, "scenario": scenario, "n": n, "reach": reach,
+        "kind": kind, "significant": significant, "text": f"{metric} {value} under {scenario} (n={n})",
+        "better": direction(metric), **extra})
 
 
 def scenario(name, cache, client, p50, p99, calls, hit=None, n=300, bound=None, errors=0):
@@ -70,8 +86,11 @@ def write_run(root: Path, run_id: str, doc: dict | str) -> Path:
 
 
 def test_every_metric_has_one_explicit_direction():
-    assert {m: DIRECTION[m] for m in sig.METRICS} == {
-        m: "higher" if p > 0 else "lower" for m, p in _POLARITY.items()}  # the DORA engine agrees
+    assert {m: DIRECTION[m] for m in DORA_METRICS} == {"deployment_frequency": "higher", "lead_time": "lower",
+                                                       "change_fail_rate": "lower", "recovery_time": "lower",
+                                                       "rework_rate": "lower"}
+    # one table: the engine's comparison reads its polarity from the vocabulary, it keeps no copy
+    assert [polarity(m) for m in DORA_METRICS] == [1, -1, -1, -1, -1] and not hasattr(dora, "_POLARITY")
     emitted = {f["metric"] for f in results("r")["findings"]} | {
         "speedup_p50", "upstream_calls_saved", "naive_client_overhead", "upstream_wait_share", "errors",
         "baseline_ratio", "profiler_unavailable"}
@@ -84,13 +103,13 @@ def test_every_metric_has_one_explicit_direction():
 
 def test_targets_follow_the_direction():
     entry = act.load_catalog()[0]
-    rel = {"rule": "relative", "change": 0.2}
+    rel = act.TargetRule(rule="relative", change=0.2)
     # higher is better: 0.5 x 1.2 = 0.6; 10 x 1.2 = 12; lower is better: 200 x 0.8 = 160
     assert act.set_target(entry, "hit_ratio", 0.5, tier=None, previous=None, rule=rel)[:2] == (">=", 0.6)
     assert act.set_target(entry, "upstream_calls_saved", 0.5, tier=None, previous=None, rule=rel)[:2] == (">=", 0.6)
     assert act.set_target(entry, "speedup_p50", 10.0, tier=None, previous=None, rule=rel)[:2] == (">=", 12.0)
     assert act.set_target(entry, "p99_ms", 200.0, tier=None, previous=None, rule=rel)[:2] == ("<=", 160.0)
-    out = act.set_target(entry, "hit_ratio", 0.42, tier=None, previous=None, rule={"rule": "threshold"},
+    out = act.set_target(entry, "hit_ratio", 0.42, tier=None, previous=None, rule=act.TargetRule(rule="threshold"),
                          threshold=0.8)
     assert out == (">=", 0.8, "hit_ratio >= 0.80 (the profiling threshold)")
     assert act.set_target(entry, "apdex", 0.5, tier=None, previous=None, rule=rel)[1] is None  # unknown: no target
@@ -106,32 +125,33 @@ def test_only_problems_become_actions_one_per_catalog_entry():
     assert kinds[("upstream_calls_saved", "valkey-pooled")] == "good"  # 99.9% saved, within the bound
     assert kinds[("hit_ratio", "memory-naive")] == "problem"
     assert kinds[("upstream_calls_per_1000", "memory-naive")] == "problem"  # 1800 > bound 20
-    signals = [s for s in sig.detect(METRICS, findings=found) if s.kind == "finding"]
-    assert {(s.metric, s.details["scenario"]) for s in signals} == {
+    signals = [s for s in sig.detect(quiet_report(), findings=[Finding.from_json(f) for f in found])
+               if s.kind == "finding"]
+    assert {(s.metric, s.finding.scenario) for s in signals} == {
         ("hit_ratio", "memory-naive"), ("upstream_calls_per_1000", "memory-naive")}
-    items = act.propose(signals, act.load_catalog(), metrics=METRICS, measurements={}, iteration_id="it", due="d")
+    items = act.propose(signals, act.load_catalog(), tiers=METRICS, measurements={}, iteration_id="it", due="d")
     assert sorted(i.action_id for i in items) == ["raise-cache-hit-ratio", "single-flight-refresh"]
     assert len({i.title for i in items}) == len(items)
     hit = next(i for i in items if i.action_id == "raise-cache-hit-ratio")
     assert (hit.watch, hit.comparator, hit.target) == ("hit_ratio", ">=", 0.8)  # not "<= 0.70"
-    assert hit.details["measurement"] == "hit_ratio@memory-naive"
+    assert hit.details.measurement == "hit_ratio@memory-naive"
 
 
 def test_finding_rice_hand_computed_and_fair_against_dora():
-    hit = sig.finding_signal(problem("hit_ratio", 0.42, 0.8, reach=0.58))
+    hit = finding_signal(problem("hit_ratio", 0.42, 0.8, reach=0.58))
     # reach 0.58 (miss share); gap (0.8 - 0.42) / 0.8 = 0.475 -> impact 1; n=300 -> 1.0, capped at 0.8
     assert (hit.reach, hit.impact, hit.confidence) == (0.58, 1.0, 0.8)
-    over = sig.finding_signal(problem("naive_client_overhead", 1.5, 1.2, scenario="none-naive", n=50, reach=0.4,
+    over = finding_signal(problem("naive_client_overhead", 1.5, 1.2, scenario="none-naive", n=50, reach=0.4,
                                       significant=False))
     # gap (1.5 - 1.2) / 1.2 = 0.25 -> impact 1; n=50 -> 1.0 x 0.5 (not significant) = 0.5
     assert (over.reach, over.impact, over.confidence) == (0.4, 1.0, 0.5)
-    errors = sig.finding_signal(problem("errors", 3, 0.0, n=300, reach=0.01))
+    errors = finding_signal(problem("errors", 3, 0.0, n=300, reach=0.01))
     assert errors.impact == 3.0  # any error beyond a threshold of 0 is massive; reach 1% scales it
-    assert [sig.gap_impact(g) for g in (2.0, 1.0, 0.6, 0.3, 0.15, 0.05, None)] == [3, 3, 2, 1, 0.5, 0.25, 1]
-    pickup = sig.Signal("dominant_stage", "lead_time", "pickup is 65% of it", 1.0, 1.0, 0.8, stage="pickup",
+    assert [gap_impact(g) for g in (2.0, 1.0, 0.6, 0.3, 0.15, 0.05, None)] == [3, 3, 2, 1, 0.5, 0.25, 1]
+    pickup = Signal("dominant_stage", "lead_time", "pickup is 65% of it", 1.0, 1.0, 0.8, stage="pickup",
                         value=0.645, n=28, tier="high")
-    items = act.propose([hit, over, errors, pickup], act.load_catalog(), metrics=METRICS,
-                        measurements={"pickup_hours_median": {"value": 20.0, "n": 28}}, iteration_id="it", due="d")
+    items = act.propose([hit, over, errors, pickup], act.load_catalog(), tiers=METRICS,
+                        measurements={"pickup_hours_median": Measurement(20.0, 28)}, iteration_id="it", due="d")
     scores = {i.action_id: i.score for i in items}
     # pickup 1.0 x 1 x 0.8 / 0.5 = 1.6; hit ratio 0.58 x 1 x 0.8 / 1 = 0.464; overhead 0.4 x 1 x 0.5 / 0.5 = 0.4;
     # errors 0.01 x 3 x 0.8 / 1 = 0.024
@@ -141,17 +161,17 @@ def test_finding_rice_hand_computed_and_fair_against_dora():
 
 
 def test_same_problem_in_several_scenarios_is_one_action():
-    worse = sig.finding_signal(problem("hit_ratio", 0.42, 0.8, reach=0.58))
+    worse = finding_signal(problem("hit_ratio", 0.42, 0.8, reach=0.58))
     # 0.6: reach 0.4, gap 0.25 -> impact 1: 0.4 x 1 x 0.8 / 1 = 0.32 < 0.464
-    other = sig.finding_signal(problem("hit_ratio", 0.6, 0.8, scenario="memcached-naive", reach=0.4))
-    legacy = sig.finding_signal({"metric": "p95_latency_ms", "value": 850.0, "text": "p95 850 ms"})
+    other = finding_signal(problem("hit_ratio", 0.6, 0.8, scenario="memcached-naive", reach=0.4))
+    legacy = finding_signal(Finding.from_json({"metric": "p95_latency_ms", "value": 850.0, "text": "p95 850 ms"}))
     assert legacy is None  # no kind: listed as evidence, never an action
-    items = act.propose([worse, other], act.load_catalog(), metrics=METRICS, measurements={}, iteration_id="it",
+    items = act.propose([worse, other], act.load_catalog(), tiers=METRICS, measurements={}, iteration_id="it",
                         due="d")
     assert [(i.action_id, i.score) for i in items] == [("raise-cache-hit-ratio", 0.464)]
     assert items[0].evidence.endswith("(and 1 more scenario(s) with the same problem)")
-    team = sig.finding_signal({**problem("apdex", 0.6, 0.9), "better": "higher"})
-    fallback = act.propose([team], act.load_catalog(), metrics=METRICS, measurements={}, iteration_id="it", due="d")
+    team = finding_signal(problem("apdex", 0.6, 0.9, better="higher"))
+    fallback = act.propose([team], act.load_catalog(), tiers=METRICS, measurements={}, iteration_id="it", due="d")
     assert [(i.action_id, i.comparator, i.target) for i in fallback] == [("profile-and-cache", ">=", 0.9)]
 
 
@@ -170,36 +190,36 @@ def test_an_entry_carried_twice_is_still_one_action():
 
 
 def finding_item():
-    signal = sig.finding_signal(problem("hit_ratio", 0.42, 0.8, reach=0.58))
-    return act.propose([signal], act.load_catalog(), metrics=METRICS, measurements={}, iteration_id="A",
+    signal = finding_signal(problem("hit_ratio", 0.42, 0.8, reach=0.58))
+    return act.propose([signal], act.load_catalog(), tiers=METRICS, measurements={}, iteration_id="A",
                        due="d")[0]
 
 
 def test_follow_up_of_a_finding_item_from_the_next_runs_findings(tmp_path):
-    item = finding_item().to_dict()
+    item = finding_item()
     good = [scenario("memory-naive", "memory", "naive", 2.0, 4.0, 3.0, hit=0.91, bound=20.0)]
     write_run(tmp_path, "r1", results("r1", "2026-05-12T09:00:00+00:00", good))
     run = select_run(tmp_path, *MAY).run
     meas = measurements(run)
-    assert meas["hit_ratio@memory-naive"]["value"] == 0.91 and meas["errors@memory-naive"]["value"] == 0.0
+    assert meas["hit_ratio@memory-naive"].value == 0.91 and meas["errors@memory-naive"].value == 0.0
     [met] = led.follow_up([item], meas)
     assert (met.verdict, met.outcome, met.now, met.n_now) == ("met", "closed", 0.91, 300)
-    [unmet] = led.follow_up([item], {"hit_ratio@memory-naive": {"value": 0.5, "n": 300}})
+    [unmet] = led.follow_up([item], {"hit_ratio@memory-naive": Measurement(0.5, 300)})
     assert (unmet.verdict, unmet.outcome) == ("not met", "carried over")
     assert [c.carry_count for c in led.carry_over([item], [unmet])] == [1]
 
 
 def test_not_measurable_without_a_run_then_expires():
-    item = finding_item().to_dict()
+    item = finding_item()
     [first] = led.follow_up([item], {})  # no profiling run for this iteration
     assert (first.verdict, first.outcome, first.unmeasured) == ("not measurable", "still open", 1)
     [pending] = led.still_open([item], [first])
-    assert pending.details["unmeasured"] == 1
-    [second] = led.follow_up([pending.to_dict()], {})
+    assert pending.details.unmeasured == 1
+    [second] = led.follow_up([pending], {})
     assert (second.verdict, second.outcome, second.unmeasured) == ("not measurable", "expired", 2)
-    assert led.still_open([pending.to_dict()], [second]) == []  # closed: not carried forever
-    dora = {**item, "signal": "below_tier", "details": {}, "watch": "lead_time"}
-    [kept] = led.follow_up([{**dora, "details": {"unmeasured": 5}}], {})
+    assert led.still_open([pending], [second]) == []  # closed: not carried forever
+    dora_item = {**item.to_dict(), "signal": "below_tier", "details": {}, "watch": "lead_time"}
+    [kept] = led.follow_up([ActionItem.from_dict({**dora_item, "details": {"unmeasured": 5}})], {})
     assert kept.outcome == "still open"  # DORA items keep waiting through data gaps
 
 
@@ -284,8 +304,10 @@ def test_todays_runs_do_not_change_the_sample_retro(sample, runs, tmp_path):
 
 
 def test_failed_html_export_keeps_the_previous_records_and_ledger(tmp_path, monkeypatch, sample):
-    """`hivepulse retro` in-process; the kernel is replaced by the library run the notebook makes (analyze +
-    write), the export by a stand-in that works once and then raises."""
+    """`hivepulse retro` in-process; the kernel is replaced by the library calls the notebook makes
+    (``S.records(S.retro(**params))``, a failing cell raising NotebookFailed as papermill's run does), the HTML
+    report's renderer by a stand-in that works once and then raises."""
+    import hivepulse.report.html as html_mod
     import hivepulse.report.run as run_mod
     from hivepulse.cli import main
 
@@ -295,21 +317,22 @@ def test_failed_html_export_keeps_the_previous_records_and_ledger(tmp_path, monk
         shutil.copy(f, tmp_path / "events" / f.name)
 
     def fake_execute(notebook, output, params, **_):
-        known = set(RetroParams.__dataclass_fields__)
-        analyze(RetroParams(**{k: v for k, v in params.items() if k in known})).write()
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nbformat.v4.new_notebook(), str(output))
+        try:
+            S.records(S.retro(**params))
+        except Exception as err:
+            raise run_mod.NotebookFailed(f"cell failed: {err}", cell_index=20, output_path=Path(output)) from None
         return Path(output)
 
-    def export_ok(executed, html_path):
-        Path(html_path).write_text("<html>first run</html>", encoding="utf-8")
-        return Path(html_path)
+    def export_ok(result):
+        return "<html>first run</html>"
 
-    def export_fails(executed, html_path):
-        raise RuntimeError("nbconvert broke")
+    def export_fails(result):
+        raise RuntimeError("renderer broke")
 
     monkeypatch.setattr(run_mod, "execute", fake_execute)
-    monkeypatch.setattr(run_mod, "export_html", export_ok)
+    monkeypatch.setattr(html_mod, "render_report", export_ok)
     args = ["retro", "--path", "events", "--output-dir", "out", "--findings", "", "--no-progress"]
     assert main(args) == 0
     rec = tmp_path / "out" / "2026-05-11_2026-05-25"
@@ -318,7 +341,7 @@ def test_failed_html_export_keeps_the_previous_records_and_ledger(tmp_path, monk
     # the second run would change the records (a team note) and the export fails
     (tmp_path / "out" / "notes").mkdir()
     (tmp_path / "out" / "notes" / "2026-05-11_2026-05-25.yaml").write_text("went_well: [calm]\n", encoding="utf-8")
-    monkeypatch.setattr(run_mod, "export_html", export_fails)
+    monkeypatch.setattr(html_mod, "render_report", export_fails)
     assert main(args) == 4
     assert {p.name: p.read_bytes() for p in rec.iterdir()} == before
     assert (tmp_path / "out" / "ledger.json").read_bytes() == ledger
@@ -360,7 +383,7 @@ def test_default_path_falls_back_to_the_packaged_sample_outside_the_repo(tmp_pat
 
 
 def metric_n(result) -> int:
-    return int(result.metrics["deployment_frequency"]["n"])
+    return int(result.current.metrics.deployment_frequency.n)
 
 
 def test_parameter_errors_name_the_flag_or_the_file(tmp_path):

@@ -92,3 +92,73 @@ def test_poisson_rate_test():
     assert res.p_value == pytest.approx(2 * 68406 / 2**25) and res.shift == 1
     assert stats.poisson_rate_test(10, 7, 10, 7).p_value == pytest.approx(1.0)
     assert stats.poisson_rate_test(0, 7, 0, 7).p_value is None
+
+
+# ---------------------------------------------------------------------------------------------- library equals hand
+
+
+def _wilson_by_hand(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """The Wilson score interval written out (the formula of docs/metrics.md), as hivepulse had it."""
+    import math
+
+    from scipy.stats import norm
+
+    z = float(norm.ppf(1 - alpha / 2))
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def test_wilson_from_scipy_equals_the_formula_by_hand():
+    # every k of every n up to 40 at three levels, and a few large n: equal to the last bits (|diff| <= 4e-16)
+    cases = [(k, n) for n in range(1, 41) for k in range(n + 1)] + [(0, 5000), (17, 5000), (4999, 5000)]
+    for alpha in (0.05, 0.1, 0.01):
+        for k, n in cases:
+            low, high = stats.wilson(k, n, alpha=alpha)
+            want = _wilson_by_hand(k, n, alpha)
+            assert abs(low - want[0]) <= 4e-16 and abs(high - want[1]) <= 4e-16, (k, n, alpha)
+            assert low <= k / n <= high
+
+
+def _nearest_rank_by_hand(values, p):
+    import math
+
+    arr = sorted(values)
+    return arr[max(1, math.ceil(p / 100 * len(arr) - 1e-9)) - 1]
+
+
+def test_nearest_rank_is_numpys_inverted_cdf_and_an_observed_value():
+    # 1..10: p90 -> rank ceil(9) = 9 -> 9; p50 of an even n is the lower middle value; p0 -> rank 1
+    assert stats.nearest_rank(range(1, 11), 90) == 9
+    assert stats.nearest_rank([4, 1, 3, 2], 50) == 2
+    assert stats.nearest_rank([7, 5], 0) == 5 and stats.nearest_rank([7, 5], 100) == 7
+    assert stats.nearest_rank([], 50) is None
+    rng = np.random.default_rng(3)
+    for n in range(1, 120):
+        values = rng.normal(size=n).round(2)
+        for p in (0, 1, 10, 25, 33.3, 50, 75, 90, 95, 99, 99.9, 100):
+            got = stats.nearest_rank(values, p)
+            assert got == _nearest_rank_by_hand(values, p) and got in values, (n, p)
+    with pytest.raises(ValueError):
+        stats.nearest_rank([1.0], 101)
+
+
+def test_bootstrap_medians_do_not_depend_on_chunking(monkeypatch):
+    values = np.sort(np.random.default_rng(5).exponential(size=333))
+    whole = stats.bootstrap_medians(values, np.random.default_rng(9), 500)
+    monkeypatch.setattr(stats, "_BOOT_CHUNK_CELLS", 1000)  # 3 resamples per chunk
+    assert np.array_equal(stats.bootstrap_medians(values, np.random.default_rng(9), 500), whole)
+
+
+def test_one_bootstrap_median_implementation_for_engine_and_harness():
+    """The profiling harness's bootstrap CI (hivepulse.bench.stats) gives the numbers of hivepulse.stats."""
+    from hivepulse.bench import stats as bench_stats
+
+    rng = np.random.default_rng(11)
+    for n in (2, 3, 10, 57, 400, 2500):
+        values = rng.lognormal(3, 1, size=n)
+        for seed in (0, 7):
+            assert bench_stats.bootstrap_median_ci(values, n_boot=400, seed=seed) == pytest.approx(
+                stats.bootstrap_median_ci(values, n_boot=400, seed=seed), rel=1e-12, abs=0)

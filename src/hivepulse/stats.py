@@ -3,18 +3,22 @@ intervals and tests.
 
 Pure functions over numpy arrays; no I/O. Conventions:
 
-- percentiles use numpy's default linear interpolation (``method="linear"``, the pandas default);
+- percentiles use numpy's default linear interpolation (``method="linear"``, the pandas default) for the DORA
+  engine, and nearest rank (``numpy.percentile(..., method="inverted_cdf")``: the value at 1-based rank
+  ``ceil(p/100 * n)``, always an observed sample) for the profiling harness (:func:`nearest_rank`);
 - every confidence interval is two-sided at level ``1 - alpha`` (default 95 %);
 - a median CI comes from a seeded percentile bootstrap for ``n <= BOOTSTRAP_MAX_N`` and from the exact,
   distribution-free order-statistic (binomial) interval above that (see :func:`median_ci`);
-- rates use the Wilson score interval, counts the exact Poisson (Garwood) interval.
+- rates use the Wilson score interval (``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``),
+  counts the exact Poisson (Garwood) interval.
+
+One implementation each: the profiling harness reads its percentiles, medians and bootstrap CIs from here too.
 
 The exact rules are documented in ``docs/metrics.md``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +49,34 @@ def percentile(values: object, q: float) -> float | None:
     return float(np.percentile(arr, q)) if arr.size else None
 
 
+def nearest_rank(values: object, p: float) -> float | None:
+    """The ``p``-th percentile (0-100) by nearest rank: the value at 1-based rank ``ceil(p/100 * n)`` of the
+    sorted sample (rank 1 for p = 0), so it is always an observed value; ``None`` for an empty sample.
+
+    ``numpy.percentile(values, p, method="inverted_cdf")`` (Hyndman and Fan's definition 1). Example: values
+    1..10, p = 90 -> rank 9 -> 9; p = 50 of an even n is the lower middle value.
+    """
+    if not 0 <= p <= 100:
+        raise ValueError(f"percentile must be within 0..100, got {p}")
+    arr = as_array(values)
+    return float(np.percentile(arr, p, method="inverted_cdf")) if arr.size else None
+
+
+def bootstrap_medians(sorted_values: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """``n_boot`` medians of resamples (with replacement, size n) of ``sorted_values``, drawn from ``rng``.
+
+    Resamples are drawn in chunks of at most ``_BOOT_CHUNK_CELLS`` cells (memory bound); the chunking does
+    not change the numbers (numpy's ``Generator.integers`` gives the same stream however it is split)."""
+    n = sorted_values.size
+    meds = np.empty(n_boot)
+    rows = max(1, _BOOT_CHUNK_CELLS // max(n, 1))
+    for start in range(0, n_boot, rows):
+        stop = min(n_boot, start + rows)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        meds[start:stop] = np.median(sorted_values[idx], axis=1)
+    return meds
+
+
 def bootstrap_median_ci(
     values: object, *, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0
 ) -> tuple[float, float] | None:
@@ -61,13 +93,7 @@ def bootstrap_median_ci(
         return None
     if n == 1:
         return float(arr[0]), float(arr[0])
-    rng = np.random.default_rng(seed)
-    meds = np.empty(n_boot)
-    rows = max(1, _BOOT_CHUNK_CELLS // n)
-    for start in range(0, n_boot, rows):
-        stop = min(n_boot, start + rows)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        meds[start:stop] = np.median(arr[idx], axis=1)
+    meds = bootstrap_medians(arr, np.random.default_rng(seed), n_boot)
     low, high = np.percentile(meds, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return float(low), float(high)
 
@@ -110,15 +136,16 @@ def median_ci(
 
 
 def wilson(k: int, n: int, *, alpha: float = 0.05) -> tuple[float, float] | None:
-    """Wilson score interval for a proportion ``k / n``; ``None`` when ``n == 0``. Always within [0, 1]."""
+    """Wilson score interval for a proportion ``k / n``; ``None`` when ``n == 0``. Always within [0, 1] and
+    holding ``k / n``.
+
+    ``scipy.stats.binomtest(k, n).proportion_ci(confidence_level=1 - alpha, method="wilson")``: with
+    ``z = Phi^-1(1 - alpha/2)``, ``(p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``."""
     if n <= 0:
         return None
-    z = float(_st.norm.ppf(1 - alpha / 2))
+    ci = _st.binomtest(int(k), int(n)).proportion_ci(confidence_level=1 - alpha, method="wilson")
     p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    low, high = max(0.0, float(ci.low)), min(1.0, float(ci.high))
     return min(low, p), max(high, p)
 
 

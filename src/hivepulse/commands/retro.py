@@ -1,14 +1,15 @@
-"""``hivepulse retro``: run the retro notebook with papermill and export the HTML report next to the records.
+"""``hivepulse retro``: run the retro notebook with papermill; its last cell writes the records, the ledger
+and the HTML report.
 
 Parameters come from the notebook's defaults, then ``-f params.yaml``, then flags named after them
 (``--source``, ``--path``, ``--since``, ``--until``, ``--output-dir``, ...; later wins). The window is resolved
 here exactly as the notebook would (``hivepulse.retro.record.resolve_window``) and passed explicitly, so the
-command knows the iteration id. Output: ``<output_dir>/<iteration>/`` with the records, ``retro.html`` (no
-code) and ``retro.ipynb`` (the executed notebook). On a failing cell the executed notebook is kept under
-``<output_dir>/runs/`` and the command exits non-zero naming the cell. The notebook's last cell writes the
-records and the ledger; the command backs up the iteration's record directory and the ledger before the run
-and restores them when the run or the HTML export fails, so records and report never disagree. See
-``docs/retro.md``.
+command knows the iteration id. Output: ``<output_dir>/<iteration>/`` with the records, ``retro.html``
+(rendered by the library from the retro's typed result, the same from papermill and JupyterLab) and
+``retro.ipynb`` (the executed notebook). On a failing cell the executed notebook is kept under
+``<output_dir>/runs/`` and the command exits non-zero naming the cell. The command backs up the iteration's
+record directory and the ledger before the run and restores them when the run fails or writes no report, so
+records and report never disagree. See ``docs/retro.md``.
 """
 
 from __future__ import annotations
@@ -22,29 +23,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import yaml
+from hivepulse.errors import InputError, ServiceError
+from hivepulse.fsio import atomic_write_bytes
+from hivepulse.retro.params import INT_PARAMETERS, RetroParams, Values, parameter_lines, read_parameters_file
+from hivepulse.retro.record import iteration_id, resolve_window
 
-from hivepulse.errors import InputError
-from hivepulse.retro.record import iteration_id, parse_day, resolve_window
-
-PARAMETERS: dict[str, type] = {
-    "source": str,
-    "path": str,
-    "since": str,
-    "until": str,
-    "iteration_days": int,
-    "previous_iterations": int,
-    "environment": str,
-    "tz": str,
-    "tier_edition": str,
-    "notes": str,
-    "output_dir": str,
-    "max_actions": int,
-    "findings": str,
-}
-"""The notebook's parameters (the contract of docs/retro.md) and their types."""
+PARAMETERS: dict[str, type] = {name: int if name in INT_PARAMETERS else str for name in RetroParams.model_fields}
+"""The notebook's parameters (the contract of docs/retro.md, :class:`~hivepulse.retro.params.RetroParams`)
+and their types."""
+REPORT = "retro.html"
 
 HELP = {
     "source": "events (event files) or git (a local clone)",
@@ -64,7 +52,7 @@ HELP = {
 }
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "retro",
         help="run the retro notebook and write the records and an HTML report",
@@ -80,18 +68,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def notebook_defaults(notebook: Path) -> dict[str, Any]:
+def notebook_defaults(notebook: Path) -> Values:
     """The values of the notebook's ``parameters`` cell (literal assignments only)."""
     import nbformat
 
     try:
-        nb = nbformat.read(str(notebook), as_version=4)
+        nb = nbformat.read(str(notebook), as_version=4)  # type: ignore[no-untyped-call]
     except (ValueError, UnicodeDecodeError, nbformat.reader.NotJSONError) as exc:
         raise InputError("not a Jupyter notebook", file=str(notebook),
                          expected=f"an .ipynb file ({type(exc).__name__})") from None
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            out: dict[str, Any] = {}
+            out: Values = {}
             for node in ast.parse(cell.source).body:
                 target = node.target if isinstance(node, ast.AnnAssign) else (
                     node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
@@ -103,60 +91,7 @@ def notebook_defaults(notebook: Path) -> dict[str, Any]:
     raise InputError("notebook has no cell tagged 'parameters'", file=str(notebook))
 
 
-def read_parameters_file(path: str) -> dict[str, Any]:
-    """Parameters from a YAML file; unknown names and wrong types are an InputError (exit 2)."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("parameters file not found", file=path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path,
-                         expected="a YAML mapping of parameter: value") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError("not valid YAML", file=path, line=mark.line + 1 if mark else None) from None
-    except ValueError as exc:  # e.g. a YAML date that is no date (2026-13-01)
-        raise InputError(f"bad value ({exc})", file=path, expected="valid dates YYYY-MM-DD") from None
-    if not isinstance(data, dict):
-        raise InputError("bad parameters file", file=path, expected="a YAML mapping of parameter: value")
-    lines = _key_lines(text)
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = str(key).replace("-", "_")
-        line = lines.get(str(key))
-        if name not in PARAMETERS:
-            raise InputError("unknown parameter", file=path, line=line, column=str(key),
-                             expected=", ".join(PARAMETERS))
-        kind = PARAMETERS[name]
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InputError("bad value", file=path, line=line, column=name, value=value, expected="an integer")
-        if kind is str:
-            value = "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
-        if name in ("since", "until") and value:
-            try:
-                parse_day(value, name)
-            except InputError as err:
-                raise InputError(err.reason, file=path, line=line, column=name, value=value,
-                                 expected=err.expected) from None
-        out[name] = value
-    return out
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """1-based line of each top-level key of a YAML mapping (empty when it does not compose)."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return {}
-    if not isinstance(root, yaml.MappingNode):
-        return {}
-    return {str(k.value): k.start_mark.line + 1 for k, _ in root.value}
-
-
-def merge_parameters(defaults: dict[str, Any], file_params: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
+def merge_parameters(defaults: Values, file_params: Values, flags: Values) -> Values:
     """Defaults < file < flags. When the user gives only one of since / until (or only iteration_days), the
     other bound is derived from ``iteration_days`` instead of the notebook's default date."""
     user = {**file_params, **{k: v for k, v in flags.items() if v is not None}}
@@ -165,13 +100,14 @@ def merge_parameters(defaults: dict[str, Any], file_params: dict[str, Any], flag
         for bound in ("since", "until"):
             if bound not in user:
                 params[bound] = ""
-    since, until = resolve_window(params.get("since") or None, params.get("until") or None,
-                                  int(params.get("iteration_days", 14)))
+    days = params.get("iteration_days", 14)
+    since, until = resolve_window(str(params.get("since") or "") or None, str(params.get("until") or "") or None,
+                                  days if isinstance(days, int) else 14)
     params["since"], params["until"] = since.isoformat(), until.isoformat()
     return params
 
 
-def flag_error(err: InputError, flags: dict[str, Any], file_params: dict[str, Any],
+def flag_error(err: InputError, flags: Values, file_params: Values,
                parameters_file: str | None) -> InputError:
     """``err`` (raised with ``column=<parameter>``) restated for where the value came from: a flag
     (``--max-actions: bad value: got -1; expected ...``) or the parameters file (file, line and key); other
@@ -183,32 +119,32 @@ def flag_error(err: InputError, flags: dict[str, Any], file_params: dict[str, An
     if flags.get(name) is not None:  # "--max-actions (max_actions): ..." names the flag and its parameter
         return InputError(f"--{name.replace('_', '-')} ({name}): {reason}", value=err.value, expected=err.expected)
     if name in file_params and parameters_file:
-        line = _key_lines(Path(parameters_file).read_text(encoding="utf-8")).get(name)
+        line = parameter_lines(parameters_file).get(name)
         return InputError(reason, file=parameters_file, line=line, column=name, value=err.value,
                           expected=err.expected)
     return err
 
 
-def check_parameters(flags: dict[str, Any], file_params: dict[str, Any], defaults: dict[str, Any],
-                     parameters_file: str | None = None) -> dict[str, Any]:
+def check_parameters(flags: Values, file_params: Values, defaults: Values,
+                     parameters_file: str | None = None) -> Values:
     """Merge and check the parameters before any kernel starts (exit 2, one line naming the flag, or the
     file, line and key, the value came from); returns the merged parameters."""
-    from hivepulse.retro.params import RetroParams, preflight, source_path
+    from hivepulse.retro.params import preflight, source_path
 
     try:
         params = merge_parameters(defaults, file_params, flags)
         if params.get("source") not in ("events", "git"):
             raise InputError("unknown source", column="source", value=params.get("source"),
                              expected="events or git")
-        if not source_path(params["path"]).exists():
-            raise InputError("source path not found", file=params["path"],
+        if not source_path(str(params["path"])).exists():
+            raise InputError("source path not found", file=str(params["path"]),
                              expected="an events directory or a git clone")
-        out = Path(params["output_dir"])
+        out = Path(str(params["output_dir"]))
         if out.exists() and not out.is_dir():
             raise InputError("output directory is a file", file=str(out),
                              expected="a directory (created when missing)")
-        known = set(RetroParams.__dataclass_fields__)
-        preflight(RetroParams(**{k: v for k, v in params.items() if k in known}))
+        # a notebook given with --notebook may take more parameters than the retro's: those go to papermill only
+        preflight(RetroParams.model_validate({k: v for k, v in params.items() if k in PARAMETERS}))
     except InputError as err:
         raise flag_error(err, flags, file_params, parameters_file) from None
     return params
@@ -232,8 +168,6 @@ def keep_records_until_done(out_dir: Path, ident: str) -> Iterator[None]:
         try:
             yield
         except BaseException:
-            from hivepulse.retro.record import atomic_write_bytes
-
             if record_dir.exists():
                 shutil.rmtree(record_dir)
             if had_dir:
@@ -248,7 +182,7 @@ def keep_records_until_done(out_dir: Path, ident: str) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hivepulse.report.run import execute, export_html, find_notebook
+    from hivepulse.report.run import execute, find_notebook
 
     notebook = Path(args.notebook) if args.notebook else find_notebook("retro.ipynb")
     if not notebook.is_file():
@@ -258,26 +192,25 @@ def run(args: argparse.Namespace) -> int:
     params = check_parameters(flags, file_params, notebook_defaults(notebook), args.parameters_file)
     from datetime import date
 
-    ident = iteration_id(date.fromisoformat(params["since"]), date.fromisoformat(params["until"]))
-    out_dir = Path(params["output_dir"])
+    ident = iteration_id(date.fromisoformat(str(params["since"])), date.fromisoformat(str(params["until"])))
+    out_dir = Path(str(params["output_dir"]))
     staging = out_dir / "runs" / f"{ident}.ipynb"
     print(f"hivepulse retro: iteration {ident}, source {params['source']} {params['path']}", file=sys.stderr)
     record_dir = out_dir / ident
+    report = record_dir / REPORT
     with keep_records_until_done(out_dir, ident):
+        report.unlink(missing_ok=True)  # only this run's report counts (the backup restores it on failure)
         execute(notebook, staging, params, cwd=os.getcwd(), progress=not args.no_progress)
-        try:
-            html = export_html(staging, record_dir / "retro.html")
-        except Exception as exc:
-            from hivepulse.errors import ServiceError
-
-            raise ServiceError(f"HTML export failed ({type(exc).__name__}: {exc}); the previous records and "
-                               f"ledger are kept; executed notebook kept: {staging}") from None
+        if not report.is_file():
+            raise ServiceError(f"the notebook wrote no {REPORT} (its last cell, S.records(r), writes the records "
+                               f"and the report); the previous records and ledger are kept; executed notebook "
+                               f"kept: {staging}")
         os.replace(staging, record_dir / "retro.ipynb")
     try:
         staging.parent.rmdir()
     except OSError:
         pass
-    print(f"Report: {html}")
+    print(f"Report: {report}")
     print(f"Records: {record_dir} (README.md, metrics.json, actions.json, actions.csv); ledger: "
           f"{out_dir / 'ledger.json'}")
     return 0

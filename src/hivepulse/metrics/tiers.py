@@ -14,10 +14,11 @@ from typing import Any, Literal
 import yaml
 
 from hivepulse.errors import InputError
+from hivepulse.vocabulary import TIERED_METRICS
 
 Tier = Literal["elite", "high", "medium", "low"]
 TIER_ORDER: tuple[Tier, ...] = ("elite", "high", "medium", "low")
-TIERED_METRICS = ("deployment_frequency", "lead_time", "change_fail_rate", "recovery_time")
+"""Best first; the same order as :data:`hivepulse.vocabulary.TIER_ORDER` (typed as :data:`Tier`)."""
 _OPS = {">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
@@ -72,3 +73,24 @@ def classify_frequency(deployments: int, window_days: float, edition_name: str =
         if deployments * per_days[tier] >= window_days:
             return tier
     return "low"
+
+
+def next_tier_cutoff(metric: str, tier: str | None, edition_name: str = "2024") -> tuple[Tier, float] | None:
+    """``(next_tier, cutoff)`` to reach from ``tier`` for ``metric``, in the metric's unit (hours, fraction,
+    deployments per week); ``None`` when elite, untiered, unknown or the edition is unknown."""
+    if tier not in TIER_ORDER or tier == "elite" or metric not in TIERED_METRICS:
+        return None
+    try:
+        cut = edition(edition_name)["cutoffs"].get(metric)
+    except InputError:  # unknown edition: no cut-off
+        return None
+    if not cut:
+        return None
+    nxt = TIER_ORDER[TIER_ORDER.index(tier) - 1]
+    if metric == "deployment_frequency":
+        return nxt, 7.0 / float(cut["per_days"][nxt])
+    return nxt, float(cut[nxt])
+
+
+__all__ = ["TIERED_METRICS", "TIER_ORDER", "Tier", "classify", "classify_frequency", "edition", "editions",
+           "load_table", "next_tier_cutoff"]

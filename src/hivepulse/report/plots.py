@@ -8,7 +8,9 @@ deployments per week for frequency, fractions for rates (shown as percentages).
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,10 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from hivepulse.retro.signals import METRIC_LABEL, STAGES, next_tier_cutoff, number, stage_summary
+from hivepulse.metrics.tiers import next_tier_cutoff
+from hivepulse.retro.facts import Iteration
+from hivepulse.retro.tables import stage_summary
+from hivepulse.vocabulary import DORA, METRIC_LABEL, STAGES
 
 DPI = 96
 COLORS = {
@@ -28,14 +33,30 @@ COLORS = {
     "muted": "#718096",
 }
 STAGE_COLORS = {"coding": "#4299e1", "pickup": "#ed8936", "review": "#9f7aea", "deploy": "#48bb78"}
-PERCENT = ("change_fail_rate", "rework_rate")
-AXIS_UNIT = {
-    "deployment_frequency": "deployments / week",
-    "lead_time": "hours (median)",
-    "change_fail_rate": "% of deployments",
-    "recovery_time": "hours (median)",
-    "rework_rate": "% of deployments",
-}
+PERCENT = tuple(m for m, info in DORA.items() if info.unit == "fraction")
+"""Metrics shown as percentages (fractions in the data)."""
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One iteration of a trend chart: the day its window ends, the metric's value, CI and n, and whether
+    the window lies inside the data (``covered`` False: no point, labelled ``no data``)."""
+
+    until: date | None
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int | None
+    covered: bool = True
+
+
+def trend_points(iterations: Sequence[Iteration], metric: str) -> list[TrendPoint]:
+    """The points of ``metric``'s trend over ``iterations`` (oldest first)."""
+    out = []
+    for it in iterations:
+        m = it.report.metric(metric)
+        out.append(TrendPoint(it.report.window.until.date(), m.value, m.ci_low, m.ci_high, m.n, it.covered))
+    return out
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -58,28 +79,28 @@ def _empty(ax: Any, text: str = "no data") -> None:
     ax.set_yticks([])
 
 
-def trend(history: Sequence[Mapping[str, Any]], metric: str, *, tier_edition: str = "2024") -> Figure:
-    """One metric over consecutive iterations (metrics dicts, oldest first): value with its 95% CI as an
-    error bar; the last point (this iteration) is filled. A dashed line marks the elite cut-off.
+def trend(points: Sequence[TrendPoint], metric: str, *, tier_edition: str = "2024") -> Figure:
+    """One metric over consecutive iterations (oldest first): value with its 95% CI as an error bar; the last
+    point (this iteration) is filled. A dashed line marks the elite cut-off.
 
-    Each x label is the iteration's end date with its ``n`` below it. An entry with ``"covered": False``
-    (outside the data, see :class:`hivepulse.retro.analysis.Coverage`) is plotted as no point and labelled
+    Each x label is the iteration's end date with its ``n`` below it. A point outside the data
+    (``covered`` False, see :class:`hivepulse.retro.coverage.Coverage`) is plotted as no point and labelled
     ``no data``: a zero there would be an artefact of the data's start, not a measurement.
     """
     fig = new_figure(3.4, 2.5)
     ax = fig.add_subplot()
     scale = 100.0 if metric in PERCENT else 1.0
-    labels, values, lows, highs = [], [], [], []
-    for entry in history:
-        block = entry.get(metric) or {}
-        until = str((entry.get("window") or {}).get("until", ""))[:10]
-        day = until[5:] if until else str(len(labels) + 1)
-        covered = entry.get("covered", True) is not False
-        v = number(block.get("value")) if covered else None
-        n = block.get("n")
-        labels.append(f"{day}\n{'no data' if not covered else f'n={int(n)}' if n is not None else 'n=?'}")
+    labels: list[str] = []
+    values: list[float] = []
+    lows: list[float] = []
+    highs: list[float] = []
+    for point in points:
+        day = point.until.isoformat()[5:] if point.until else str(len(labels) + 1)
+        v = point.value if point.covered else None
+        n_txt = "no data" if not point.covered else f"n={int(point.n)}" if point.n is not None else "n=?"
+        labels.append(f"{day}\n{n_txt}")
         values.append(np.nan if v is None else v * scale)
-        lo, hi = number(block.get("ci_low")), number(block.get("ci_high"))
+        lo, hi = point.ci_low, point.ci_high
         lows.append(np.nan if lo is None or v is None else max(v - lo, 0) * scale)
         highs.append(np.nan if hi is None or v is None else max(hi - v, 0) * scale)
     ax.set_title(METRIC_LABEL.get(metric, metric), fontsize=10)
@@ -96,7 +117,7 @@ def trend(history: Sequence[Mapping[str, Any]], metric: str, *, tier_edition: st
         ax.legend(fontsize=7, loc="best", frameon=False)
     ax.set_xticks(x, labels, fontsize=6)
     ax.set_xlabel("iteration ending (n per iteration)", fontsize=8)
-    ax.set_ylabel(AXIS_UNIT.get(metric, ""), fontsize=8)
+    ax.set_ylabel(DORA[metric].axis if metric in DORA else "", fontsize=8)
     ax.tick_params(labelsize=6)
     ax.set_ylim(bottom=0)
     return fig
@@ -116,7 +137,7 @@ def lead_time_distribution(lead_times: pd.DataFrame | None) -> Figure:
         _empty(ax, "no change deployed in the iteration (n=0)")
         return fig
     low = max(hours.min(), 0.05)
-    bins = np.geomspace(low, max(hours.max(), low * 1.01), 20)
+    bins = list(np.geomspace(low, max(hours.max(), low * 1.01), 20))
     ax.hist(np.clip(hours, low, None), bins=bins, color=COLORS["ok"], alpha=0.8)
     ax.set_xscale("log")
     med, p90 = float(np.median(hours)), float(np.percentile(hours, 90))
@@ -134,18 +155,18 @@ def stage_breakdown(lead_times: pd.DataFrame | None) -> Figure:
     deploy) with each stage's share of the summed stage time."""
     fig = new_figure(6.0, 2.4)
     ax = fig.add_subplot()
-    summary = stage_summary(lead_times)
+    summary = stage_summary(lead_times) if lead_times is not None else None
     ax.set_title("Lead-time breakdown (pull-request changes)", fontsize=10)
-    if not summary:
+    if summary is None:
         no_changes = lead_times is None or len(lead_times) == 0
         _empty(ax, "no change deployed in the iteration" if no_changes else "no pull-request times in the data")
         return fig
-    n = int(summary[STAGES[0]]["n"])
+    n = summary.get(STAGES[0]).n
     y = np.arange(len(STAGES))[::-1]
-    medians = [summary[s]["median_hours"] for s in STAGES]
+    medians = [summary.get(s).median_hours for s in STAGES]
     ax.barh(y, medians, color=[STAGE_COLORS[s] for s in STAGES])
     for yi, stage, med in zip(y, STAGES, medians, strict=True):
-        ax.text(med, yi, f"  {med:.1f} h median, {summary[stage]['share']:.0%} of stage time", va="center",
+        ax.text(med, yi, f"  {med:.1f} h median, {summary.get(stage).share:.0%} of stage time", va="center",
                 fontsize=8)
     ax.set_yticks(y, list(STAGES), fontsize=8)
     ax.set_xlabel(f"median hours per stage, n={n} changes", fontsize=8)

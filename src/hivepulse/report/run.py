@@ -1,4 +1,4 @@
-"""Run a parameterized notebook with papermill and export it to HTML without code (nbconvert ``--no-input``).
+"""Run a parameterized notebook with papermill; export an executed notebook to HTML without code (nbconvert).
 
 Used by ``hivepulse retro`` (and later ``hivepulse profile``). A failing cell raises
 :class:`NotebookFailed` naming the cell (index, execution count and first source line) and the executed
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hivepulse.errors import InputError, ServiceError
-from hivepulse.retro.record import atomic_write_text
+from hivepulse.fsio import atomic_write_text
 
 KERNEL = "python3"
 """Kernel used for runs (the ``python`` in a kernel spec is the interpreter running hivepulse)."""
@@ -139,11 +139,11 @@ def export_html(executed: str | Path, html_path: str | Path) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(str(executed), as_version=4)
+    nb = nbformat.read(str(executed), as_version=4)  # type: ignore[no-untyped-call]
     for cell in nb.cells:  # papermill gives its injected cell a random id: make the report deterministic
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell["id"] = "injected-parameters"
-    exporter = HTMLExporter(
+    exporter = HTMLExporter(  # type: ignore[no-untyped-call]
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,

@@ -1,101 +1,79 @@
-"""The action-item engine: a catalog of practices, matched to signals and ranked with RICE.
+"""The action-item engine: catalog entries matched to signals, targets set, ranked with RICE.
 
 ``score = reach x impact x confidence / effort x (1 + VOTE_WEIGHT x votes)``
 
-- reach, impact, confidence come from the :class:`~hivepulse.retro.signals.Signal` (rules in
-  ``docs/action-items.md``); effort (person-weeks) from the catalog entry;
-- votes are the team's votes on *to improve* notes naming the same metric (``hivepulse.retro.notes``).
-
-The catalog ships as package data (``hivepulse/data/actions.yaml``); a team's ``retro/actions.yaml`` overrides
-entries by id, disables them (``disabled: true``) or adds new ones.
+- reach, impact, confidence come from the :class:`~hivepulse.retro.facts.Signal` (rules in
+  ``docs/action-items.md``); effort (person-weeks) from the catalog entry (:mod:`hivepulse.retro.catalog`);
+- votes are the team's votes on *to improve* notes naming the same metric (:mod:`hivepulse.retro.notes`).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from importlib import resources
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import yaml
-
-from hivepulse.errors import InputError
-from hivepulse.retro.signals import (
-    SIGNAL_KINDS,
-    Signal,
-    fmt_value,
-    metric_block,
-    next_tier_cutoff,
-    number,
-)
+from hivepulse.metrics.results import JSONObject
+from hivepulse.metrics.tiers import next_tier_cutoff
+from hivepulse.retro.catalog import TARGET_RULES, CatalogEntry, TargetRule, load_catalog
+from hivepulse.retro.facts import Measurement, Signal
+from hivepulse.retro.fmt import fmt_value
+from hivepulse.retro.rice import VOTE_WEIGHT, rice
 from hivepulse.vocabulary import direction
 
-VOTE_WEIGHT = 0.1
-"""Each vote on a matching *to improve* note adds 10% to an action's score."""
-
-TARGET_RULES = ("next_tier", "previous", "relative", "at_most", "at_least", "measurable", "threshold")
 CSV_FIELDS = (
-    "rank",
-    "id",
-    "action_id",
-    "title",
-    "practice",
-    "signal",
-    "metric",
-    "evidence",
-    "watch",
-    "baseline",
-    "comparator",
-    "target",
-    "target_text",
-    "due",
-    "owner",
-    "reach",
-    "impact",
-    "confidence",
-    "effort",
-    "votes",
-    "score",
-    "carried_from",
-    "carry_count",
+    "rank", "id", "action_id", "title", "practice", "signal", "metric", "evidence", "watch", "baseline",
+    "comparator", "target", "target_text", "due", "owner", "reach", "impact", "confidence", "effort", "votes",
+    "score", "carried_from", "carry_count",
 )
+_FINDING_KEYS = ("measurement", "scenario", "threshold", "better")
 
 
 @dataclass(frozen=True)
-class CatalogEntry:
-    """One practice in the catalog. ``effort`` is in person-weeks."""
+class ItemDetails:
+    """What an item keeps beyond its fields: for a profiling-finding item, the finding it watches
+    (``measurement``, e.g. ``hit_ratio@memory-naive``, its scenario, threshold and direction), and how many
+    consecutive retros it was not measurable (``unmeasured``)."""
 
-    id: str
-    title: str
-    signal: dict[str, str]
-    practice: str
-    effort: float
-    watch: str
-    target: dict[str, Any]
+    finding: bool = False
+    measurement: str | None = None
+    scenario: str | None = None
+    threshold: float | None = None
+    better: str | None = None
+    unmeasured: int | None = None
 
-    def matches(self, signal: Signal) -> bool:
-        """Whether this entry answers ``signal`` (same kind, and same metric / stage when given).
+    @classmethod
+    def from_dict(cls, data: object) -> ItemDetails:
+        if not isinstance(data, Mapping):
+            return cls()
+        unmeasured = data.get("unmeasured")
+        return cls(
+            finding=any(k in data for k in _FINDING_KEYS),
+            measurement=str(data["measurement"]) if data.get("measurement") else None,
+            scenario=str(data["scenario"]) if data.get("scenario") else None,
+            threshold=data.get("threshold"),
+            better=str(data["better"]) if data.get("better") else None,
+            unmeasured=int(unmeasured) if isinstance(unmeasured, int) and not isinstance(unmeasured, bool) else None,
+        )
 
-        A ``finding`` entry without a metric is a fallback: :func:`propose` uses it only for finding
-        metrics that no entry names explicitly."""
-        want = self.signal
-        if want.get("kind") != signal.kind:
-            return False
-        if want.get("metric") and want["metric"] != signal.metric:
-            return False
-        if want.get("stage") and want["stage"] != signal.stage:
-            return False
-        return True
+    def to_dict(self) -> JSONObject:
+        out: JSONObject = {}
+        if self.finding:
+            out.update(measurement=self.measurement, scenario=self.scenario, threshold=self.threshold,
+                       better=self.better)
+        if self.unmeasured is not None:
+            out["unmeasured"] = self.unmeasured
+        return out
 
 
 @dataclass(frozen=True)
 class ActionItem:
     """A ranked, evidenced action item as written to ``actions.json`` / ``actions.csv`` and the ledger.
 
-    ``baseline`` and ``target`` are in the unit of ``watch`` (hours, fraction, deployments per day, count);
+    ``baseline`` and ``target`` are in the unit of ``watch`` (hours, fraction, deployments per week, count);
     ``comparator`` is one of ``<``, ``<=``, ``>=``, ``>`` or ``measurable``; ``due`` is the next retro date
     (ISO); ``owner`` is left empty for the team.
     """
@@ -124,100 +102,26 @@ class ActionItem:
     carried_from: str | None = None
     carry_count: int = 0
     stage: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: ItemDetails = field(default_factory=ItemDetails)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> JSONObject:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["details"] = self.details.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ActionItem:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """An item from its JSON (a ledger entry); unknown keys are not read."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["details"] = ItemDetails.from_dict(data.get("details"))
+        return cls(**values)
 
-
-# ---------------------------------------------------------------------------------------------- catalog
-
-
-def _entry(raw: Mapping[str, Any], where: str) -> CatalogEntry:
-    def need(key: str) -> Any:
-        if key not in raw or raw[key] in (None, ""):
-            raise InputError("missing field", file=where, column=f"{raw.get('id', '?')}.{key}")
-        return raw[key]
-
-    ident = str(need("id"))
-    signal = need("signal")
-    if not isinstance(signal, Mapping) or signal.get("kind") not in SIGNAL_KINDS:
-        raise InputError(
-            "bad signal",
-            file=where,
-            column=f"{ident}.signal",
-            value=signal,
-            expected="{kind: " + " | ".join(SIGNAL_KINDS) + ", metric?, stage?}",
-        )
-    effort = number(need("effort"))
-    if effort is None or effort <= 0:
-        raise InputError(
-            "bad effort", file=where, column=f"{ident}.effort", value=raw.get("effort"), expected="> 0"
-        )
-    target = need("target")
-    if not isinstance(target, Mapping) or target.get("rule") not in TARGET_RULES:
-        raise InputError(
-            "bad target",
-            file=where,
-            column=f"{ident}.target",
-            value=target,
-            expected="{rule: " + " | ".join(TARGET_RULES) + ", ...}",
-        )
-    return CatalogEntry(
-        id=ident,
-        title=str(need("title")),
-        signal={k: str(v) for k, v in signal.items()},
-        practice=str(need("practice")),
-        effort=effort,
-        watch=str(need("watch")),
-        target=dict(target),
-    )
-
-
-def _entries(text: str, where: str) -> list[dict[str, Any]]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(
-            "not valid YAML", file=where, line=mark.line + 1 if mark else None, expected="a YAML mapping"
-        ) from None
-    if data is None:
-        return []
-    if not isinstance(data, Mapping) or not isinstance(data.get("actions", []), list):
-        raise InputError("bad catalog", file=where, column="actions", expected="a mapping with a list 'actions'")
-    return [dict(e) for e in data.get("actions") or []]
-
-
-def load_catalog(override: str | Path | None = None) -> list[CatalogEntry]:
-    """The shipped catalog, with ``override`` (a team's ``retro/actions.yaml``) applied when it exists.
-
-    Raises :class:`InputError` (exit 2) naming the file and the entry field for a bad entry.
-    """
-    shipped = "hivepulse/data/actions.yaml"
-    text = resources.files("hivepulse").joinpath("data/actions.yaml").read_text(encoding="utf-8")
-    merged: dict[str, dict[str, Any]] = {}
-    origin: dict[str, str] = {}
-    for raw in _entries(text, shipped):
-        merged[str(raw.get("id"))] = raw
-        origin[str(raw.get("id"))] = shipped
-    if override is not None and Path(override).is_file():
-        where = str(override)
-        for raw in _entries(Path(override).read_text(encoding="utf-8"), where):
-            ident = raw.get("id")
-            if not ident:
-                raise InputError("missing field", file=where, column="id")
-            if raw.get("disabled"):
-                merged.pop(str(ident), None)
-                continue
-            merged[str(ident)] = {**merged.get(str(ident), {}), **raw}
-            origin[str(ident)] = where
-    return [_entry(raw, origin[ident]) for ident, raw in merged.items()]
+    @property
+    def measurement(self) -> str:
+        """The measurement this item's follow-up reads: ``details.measurement`` for profiling-finding items
+        (``hit_ratio@memory-naive``), else its ``watch``."""
+        return self.details.measurement or self.watch
 
 
 # ---------------------------------------------------------------------------------------------- targets
@@ -231,7 +135,7 @@ def set_target(
     tier: str | None,
     previous: float | None,
     edition: str = "2024",
-    rule: Mapping[str, Any] | None = None,
+    rule: TargetRule | None = None,
     threshold: float | None = None,
     declared: str | None = None,
 ) -> tuple[str, float | None, str]:
@@ -243,11 +147,12 @@ def set_target(
     is unknown (the follow-up then says *not measurable*), except for ``measurable`` whose comparator needs
     none.
     """
-    rule = dict(rule or entry.target)
-    kind = rule.get("rule")
+    rule = rule or entry.target
+    kind = rule.rule
     way = direction(watch, declared)
     higher = way == "higher"
     better = ">=" if higher else "<="
+    fallback = rule.fallback or TargetRule(rule="relative", change=0.2)
     if kind == "measurable":
         return "measurable", None, f"{watch} measurable (n >= 1)"
     if way is None and kind in ("next_tier", "previous", "relative", "threshold"):
@@ -255,21 +160,13 @@ def set_target(
     if kind == "threshold":
         if threshold is None:
             return set_target(entry, watch, baseline, tier=tier, previous=previous, edition=edition,
-                              rule=rule.get("fallback") or {"rule": "relative", "change": 0.2}, declared=declared)
+                              rule=fallback, declared=declared)
         return better, threshold, f"{watch} {better} {fmt_value(watch, threshold)} (the profiling threshold)"
     if kind == "next_tier":
         nxt = next_tier_cutoff(watch, tier, edition)
         if nxt is None:
-            return set_target(
-                entry,
-                watch,
-                baseline,
-                tier=tier,
-                previous=previous,
-                edition=edition,
-                rule=rule.get("fallback") or {"rule": "relative", "change": 0.2},
-                declared=declared,
-            )
+            return set_target(entry, watch, baseline, tier=tier, previous=previous, edition=edition,
+                              rule=fallback, declared=declared)
         name, cutoff = nxt
         op = ">=" if higher else ("<=" if watch == "change_fail_rate" else "<")
         return op, cutoff, f"{watch} {op} {fmt_value(watch, cutoff)} ({name})"
@@ -278,33 +175,27 @@ def set_target(
             return better, None, f"{watch} back to the previous iteration's value (unknown)"
         return better, previous, f"{watch} {better} {fmt_value(watch, previous)} (previous iteration)"
     if kind == "relative":
-        change = number(rule.get("change")) or 0.2
+        change = rule.change or 0.2
         if baseline is None:
             return better, None, f"{watch} {change:.0%} better than now (no value now)"
         target = baseline * (1 + change) if higher else baseline * (1 - change)
         return better, round(target, 6), f"{watch} {better} {fmt_value(watch, target)} ({change:.0%} better)"
     if kind in ("at_most", "at_least"):
-        value = number(rule.get("value"))
         op = "<=" if kind == "at_most" else ">="
-        return op, value, f"{watch} {op} {fmt_value(watch, value)}"
+        return op, rule.value, f"{watch} {op} {fmt_value(watch, rule.value)}"
     raise ValueError(f"unknown target rule {kind!r}")
 
 
 # ---------------------------------------------------------------------------------------------- proposal
 
 
-def rice(reach: float, impact: float, confidence: float, effort: float, votes: int = 0) -> float:
-    """RICE score with the vote boost, rounded to 4 decimals (dimensionless)."""
-    return round(reach * impact * confidence / effort * (1 + VOTE_WEIGHT * max(votes, 0)), 4)
-
-
 def propose(
     signals: Sequence[Signal],
     catalog: Sequence[CatalogEntry],
     *,
-    metrics: Mapping[str, Any],
-    measurements: Mapping[str, Mapping[str, Any]],
-    previous_measurements: Mapping[str, Mapping[str, Any]] | None = None,
+    tiers: Mapping[str, str | None],
+    measurements: Mapping[str, Measurement],
+    previous_measurements: Mapping[str, Measurement] | None = None,
     votes: Mapping[str, int] | None = None,
     iteration_id: str,
     due: str,
@@ -312,36 +203,41 @@ def propose(
 ) -> list[ActionItem]:
     """Every catalog entry that answers a signal, as an :class:`ActionItem`, best score first.
 
-    At most one item per catalog entry (its ``action_id`` is the entry id): an entry answering several
-    signals (e.g. the hit ratio of two cached scenarios) is kept once, with its best score, and its
-    evidence says how many more signals it answers. A ``finding`` entry without a metric answers only
-    finding metrics that no other entry names.
+    ``tiers``: the tier of each DORA metric this iteration (for ``next_tier`` targets). At most one item per
+    catalog entry (its ``action_id`` is the entry id): an entry answering several signals (e.g. the hit
+    ratio of two cached scenarios) is kept once, with its best score, and its evidence says how many more
+    signals it answers. A ``finding`` entry without a metric answers only finding metrics that no other
+    entry names.
     """
     votes = votes or {}
+    previous_measurements = previous_measurements or {}
     best: dict[str, ActionItem] = {}
     also: dict[str, int] = {}
-    named = {e.signal.get("metric") for e in catalog if e.signal.get("kind") == "finding" and e.signal.get("metric")}
+    named = {e.signal.metric for e in catalog if e.signal.kind == "finding" and e.signal.metric}
     for signal in signals:
+        is_finding, finding = signal.kind == "finding", signal.finding
         for entry in catalog:
             if not entry.matches(signal):
                 continue
-            if signal.kind == "finding" and not entry.signal.get("metric") and signal.metric in named:
+            if is_finding and not entry.signal.metric and signal.metric in named:
                 continue  # a specific entry answers this finding metric
             key = entry.id
-            finding = signal.kind == "finding"
-            watch = signal.metric if (entry.watch == "finding" or finding) else entry.watch
-            details: dict[str, Any] = {}
-            if finding:
+            watch = signal.metric if (entry.watch == "finding" or is_finding) else entry.watch
+            details = ItemDetails()
+            if is_finding:
                 baseline = signal.value
-                details = {k: signal.details.get(k) for k in ("measurement", "scenario", "threshold", "better")}
+                if finding is not None:
+                    details = ItemDetails(finding=True, measurement=finding.measurement,
+                                          scenario=finding.scenario, threshold=finding.threshold,
+                                          better=finding.better)
             else:
-                baseline = number((measurements.get(watch) or {}).get("value"))
-            prev = number(((previous_measurements or {}).get(watch) or {}).get("value"))
-            tier = metric_block(metrics, watch).get("tier")
+                now = measurements.get(watch)
+                baseline = now.value if now is not None else None
+            prev = previous_measurements.get(watch)
             comparator, target, text = set_target(
-                entry, watch, baseline, tier=tier, previous=prev, edition=tier_edition,
-                threshold=number(signal.details.get("threshold")) if finding else None,
-                declared=signal.details.get("better") if finding else None,
+                entry, watch, baseline, tier=tiers.get(watch), previous=prev.value if prev is not None else None,
+                edition=tier_edition, threshold=finding.threshold if finding is not None else None,
+                declared=finding.better if finding is not None else None,
             )
             n_votes = int(votes.get(signal.metric, 0))
             item = ActionItem(
@@ -404,21 +300,15 @@ def select(
     kept: list[ActionItem] = []
     for item in carried:
         now = fresh.get(item.action_id)
-        update: dict[str, Any] = {"due": due or item.due}
+        updated = replace(item, due=due or item.due)
         if now is None and votes is not None:
             n_votes = int(votes.get(item.metric, 0))
-            update.update(votes=n_votes,
-                          score=rice(item.reach, item.impact, item.confidence, item.effort, n_votes))
+            updated = replace(updated, votes=n_votes,
+                              score=rice(item.reach, item.impact, item.confidence, item.effort, n_votes))
         if now is not None:
-            update.update(
-                evidence=now.evidence,
-                reach=now.reach,
-                impact=now.impact,
-                confidence=now.confidence,
-                votes=now.votes,
-                score=now.score,
-            )
-        kept.append(replace(item, **update))
+            updated = replace(updated, evidence=now.evidence, reach=now.reach, impact=now.impact,
+                              confidence=now.confidence, votes=now.votes, score=now.score)
+        kept.append(updated)
     kept.sort(key=lambda i: (i.carried_from or i.id, _rank_key(i)))
     once: dict[str, ActionItem] = {}
     for item in kept:  # one item per catalog entry: the oldest carried item of an entry stands for it
@@ -439,3 +329,7 @@ def to_csv(items: Sequence[ActionItem]) -> str:
         row = item.to_dict()
         writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in CSV_FIELDS})
     return buf.getvalue()
+
+
+__all__ = ["CSV_FIELDS", "TARGET_RULES", "VOTE_WEIGHT", "ActionItem", "CatalogEntry", "ItemDetails",
+           "TargetRule", "load_catalog", "propose", "rice", "select", "set_target", "to_csv"]

@@ -22,6 +22,9 @@ counts for this iteration (:mod:`hivepulse.retro.profiling`): the finding of the
 it) the item is *not measurable*; it stays open, but only for :data:`FINDING_MAX_UNMEASURED` consecutive
 retros without a measurement: then its outcome is ``expired`` and it is closed (a profiling run is an
 occasional event, not a stream of data, so an item waiting for one must not be carried forever).
+
+The ledger is read into typed values (:class:`Ledger`, :class:`LedgerEntry`, :class:`ActionItem`); entries
+this run does not set are written back exactly as they were read.
 """
 
 from __future__ import annotations
@@ -29,19 +32,24 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hivepulse.errors import InputError
+from hivepulse.fsio import atomic_write_text, read_text_limited
+from hivepulse.metrics.results import JSONObject
 from hivepulse.retro.actions import ActionItem
-from hivepulse.retro.record import atomic_write_text
-from hivepulse.retro.signals import fmt_value, number
+from hivepulse.retro.facts import Measurement
+from hivepulse.retro.fmt import fmt_value
 
 LEDGER_VERSION = 1
 FINDING_MAX_UNMEASURED = 2
 """A profiling-finding item not measurable at this many consecutive retros expires (closed)."""
-VERDICTS = ("met", "not met", "not measurable")
+Verdict = Literal["met", "not met", "not measurable"]
+VERDICTS: tuple[Verdict, ...] = ("met", "not met", "not measurable")
+MAX_LEDGER_BYTES = 64 << 20
+"""Largest ``ledger.json`` read (64 MiB: decades of retros)."""
 _OPS = {"<": operator.lt, "<=": operator.le, ">=": operator.ge, ">": operator.gt}
 
 
@@ -59,7 +67,7 @@ class FollowUp:
     comparator: str
     target: float | None
     target_text: str
-    verdict: str
+    verdict: Verdict
     carried_from: str
     carry_count: int
     signal: str = ""
@@ -80,8 +88,14 @@ class FollowUp:
             return "still open"
         return "closed"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> JSONObject:
+        return {
+            "id": self.id, "action_id": self.action_id, "title": self.title, "watch": self.watch,
+            "then": self.then, "now": self.now, "n_now": self.n_now, "comparator": self.comparator,
+            "target": self.target, "target_text": self.target_text, "verdict": self.verdict,
+            "carried_from": self.carried_from, "carry_count": self.carry_count, "signal": self.signal,
+            "unmeasured": self.unmeasured,
+        }
 
     @property
     def summary(self) -> str:
@@ -92,31 +106,128 @@ class FollowUp:
         )
 
 
-def empty() -> dict[str, Any]:
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One iteration's entry: its window, due date, action items, the follow-ups made at its retro and the
+    earlier items still open (``pending``). ``raw`` is the JSON it was read from (written back unchanged)."""
+
+    since: str
+    until: str
+    due: str
+    actions: tuple[ActionItem, ...] = ()
+    followups: tuple[FollowUp, ...] = ()
+    pending: tuple[ActionItem, ...] = ()
+    raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def open_items(self) -> list[ActionItem]:
+        """The items the next retro follows up: the ``actions``, then the ``pending`` items (not measurable
+        last time, still open), without duplicate ids."""
+        out: list[ActionItem] = []
+        seen: set[str] = set()
+        for item in (*self.actions, *self.pending):
+            if item.id not in seen:
+                seen.add(item.id)
+                out.append(item)
+        return out
+
+    def to_dict(self) -> JSONObject:
+        if self.raw is not None:
+            return dict(self.raw)
+        entry: JSONObject = {
+            "since": self.since,
+            "until": self.until,
+            "due": self.due,
+            "actions": [a.to_dict() for a in self.actions],
+            "followups": [f.to_dict() for f in self.followups],
+        }
+        if self.pending:  # only when there is one: ledgers of earlier versions stay byte-identical on a re-run
+            entry["pending"] = [p.to_dict() for p in self.pending]
+        normal: JSONObject = json.loads(json.dumps(entry, allow_nan=False))
+        return normal
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The ledger: one :class:`LedgerEntry` per iteration id."""
+
+    entries: Mapping[str, LedgerEntry] = field(default_factory=dict)
+    version: int = LEDGER_VERSION
+
+    def previous(self, since: str) -> tuple[str, LedgerEntry] | None:
+        """``(iteration_id, entry)`` of the latest entry whose ``until`` is not after ``since`` (ISO dates)."""
+        earlier = [(entry.until, ident, entry) for ident, entry in self.entries.items() if entry.until <= since]
+        if not earlier:
+            return None
+        _, ident, entry = max(earlier, key=lambda t: (t[0], t[1]))
+        return ident, entry
+
+    def to_dict(self) -> JSONObject:
+        return {"version": self.version, "iterations": {k: e.to_dict() for k, e in self.entries.items()}}
+
+    @classmethod
+    def from_dict(cls, data: object, *, file: str | None = None) -> Ledger:
+        """The ledger in ``data`` (the parsed JSON); InputError naming the file and the entry when it is not
+        one."""
+        if not isinstance(data, dict) or not isinstance(data.get("iterations"), dict):
+            raise InputError("bad ledger", file=file, column="iterations", expected="a mapping of iteration ids")
+        entries = {str(ident): _entry(ident, raw, file) for ident, raw in data["iterations"].items()}
+        version = data.get("version", LEDGER_VERSION)
+        return cls(entries, version if isinstance(version, int) else LEDGER_VERSION)
+
+
+def _items(ident: str, key: str, raw: object, file: str | None) -> tuple[ActionItem, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InputError("bad ledger entry", file=file, column=f"iterations.{ident}.{key}", expected="a list")
+    out: list[ActionItem] = []
+    for i, item in enumerate(raw):
+        try:
+            if not isinstance(item, dict):
+                raise TypeError
+            out.append(ActionItem.from_dict(item))
+        except TypeError:
+            raise InputError("bad ledger entry", file=file, column=f"iterations.{ident}.{key}[{i}]",
+                             expected="an action item with id, action_id, title, watch, target, ...") from None
+    return tuple(out)
+
+
+def _entry(ident: str, raw: object, file: str | None) -> LedgerEntry:
+    if not isinstance(raw, dict):
+        raise InputError("bad ledger entry", file=file, column=f"iterations.{ident}", expected="a mapping")
+    return LedgerEntry(
+        since=str(raw.get("since", "")),
+        until=str(raw.get("until", "")),
+        due=str(raw.get("due", "")),
+        actions=_items(ident, "actions", raw.get("actions"), file),
+        pending=_items(ident, "pending", raw.get("pending"), file),
+        raw=raw,
+    )
+
+
+def empty() -> Ledger:
     """A new, empty ledger."""
-    return {"version": LEDGER_VERSION, "iterations": {}}
+    return Ledger()
 
 
-def load(path: str | Path) -> dict[str, Any]:
+def load(path: str | Path) -> Ledger:
     """The ledger at ``path`` (an empty one when the file does not exist); bad JSON is an InputError."""
     p = Path(path)
     if not p.is_file():
         return empty()
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(read_text_limited(p, MAX_LEDGER_BYTES, what="ledger"))
     except json.JSONDecodeError as exc:
         raise InputError("not valid JSON", file=str(p), line=exc.lineno, expected="a hivepulse ledger") from None
-    if not isinstance(data, dict) or not isinstance(data.get("iterations"), dict):
-        raise InputError("bad ledger", file=str(p), column="iterations", expected="a mapping of iteration ids")
-    return data
+    return Ledger.from_dict(data, file=str(p))
 
 
-def dumps(ledger: Mapping[str, Any]) -> str:
+def dumps(ledger: Ledger) -> str:
     """Canonical JSON text of a ledger (sorted keys, 2-space indent, trailing newline)."""
-    return json.dumps(ledger, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    return json.dumps(ledger.to_dict(), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def save(path: str | Path, ledger: Mapping[str, Any]) -> bool:
+def save(path: str | Path, ledger: Ledger) -> bool:
     """Write the ledger atomically; returns False (and writes nothing) when the content is unchanged."""
     p = Path(path)
     text = dumps(ledger)
@@ -126,20 +237,12 @@ def save(path: str | Path, ledger: Mapping[str, Any]) -> bool:
     return True
 
 
-def previous(ledger: Mapping[str, Any], since: str) -> tuple[str, dict[str, Any]] | None:
-    """``(iteration_id, entry)`` of the latest entry whose ``until`` is not after ``since`` (ISO dates)."""
-    earlier = [
-        (entry.get("until", ""), ident, entry)
-        for ident, entry in ledger.get("iterations", {}).items()
-        if str(entry.get("until", "")) <= since
-    ]
-    if not earlier:
-        return None
-    _, ident, entry = max(earlier, key=lambda t: (t[0], t[1]))
-    return ident, entry
+def previous(ledger: Ledger, since: str) -> tuple[str, LedgerEntry] | None:
+    """:meth:`Ledger.previous`."""
+    return ledger.previous(since)
 
 
-def verdict(comparator: str, target: float | None, value: float | None, n: int) -> str:
+def verdict(comparator: str, target: float | None, value: float | None, n: int) -> Verdict:
     """``met`` / ``not met`` / ``not measurable`` (see the module docstring)."""
     if comparator == "measurable":
         return "met" if n >= 1 and value is not None else "not met"
@@ -148,24 +251,18 @@ def verdict(comparator: str, target: float | None, value: float | None, n: int) 
     return "met" if _OPS[comparator](value, target) else "not met"
 
 
-def follow_up(
-    items: Sequence[Mapping[str, Any]], measurements: Mapping[str, Mapping[str, Any]]
-) -> list[FollowUp]:
+def follow_up(items: Sequence[ActionItem], measurements: Mapping[str, Measurement]) -> list[FollowUp]:
     """Verdicts for the previous entry's action items against this iteration's measurements.
 
-    A measurement marked ``"covered": False`` (the iteration lies outside the data) makes every item *not
+    A measurement outside the data (``covered`` False: the iteration lies outside it) makes every item *not
     measurable*, ``measurable`` items included.
     """
     out: list[FollowUp] = []
-    for raw in items:
-        item = ActionItem.from_dict(raw)
-        meas = measurements.get(measurement_name(item)) or {}
-        now = number(meas.get("value"))
-        n_now = int(number(meas.get("n")) or 0)
-        outside = meas.get("covered") is False  # the iteration lies outside the data: nothing to judge
-        verdict_now = "not measurable" if outside else verdict(item.comparator, item.target, now, n_now)
-        unmeasured = int(number((item.details or {}).get("unmeasured")) or 0) + 1 \
-            if verdict_now == "not measurable" else 0
+    for item in items:
+        meas = measurements.get(item.measurement) or Measurement(None, 0)
+        verdict_now = "not measurable" if not meas.covered else verdict(item.comparator, item.target, meas.value,
+                                                                         meas.n)
+        unmeasured = (item.details.unmeasured or 0) + 1 if verdict_now == "not measurable" else 0
         out.append(
             FollowUp(
                 id=item.id,
@@ -173,8 +270,8 @@ def follow_up(
                 title=item.title,
                 watch=item.watch,
                 then=item.baseline,
-                now=now,
-                n_now=n_now,
+                now=meas.value,
+                n_now=meas.n,
                 comparator=item.comparator,
                 target=item.target,
                 target_text=item.target_text,
@@ -189,26 +286,16 @@ def follow_up(
 
 
 def measurement_name(item: ActionItem) -> str:
-    """The measurement an item's follow-up reads: ``details.measurement`` for profiling-finding items
-    (``hit_ratio@memory-naive``), else its ``watch``."""
-    name = (item.details or {}).get("measurement")
-    return str(name) if name else item.watch
+    """:attr:`ActionItem.measurement`: the measurement an item's follow-up reads."""
+    return item.measurement
 
 
-def open_items(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The items of a ledger entry that the next retro follows up: its ``actions``, then its ``pending``
-    items (not measurable last time, still open), without duplicate ids."""
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for raw in list(entry.get("actions") or []) + list(entry.get("pending") or []):
-        ident = str(raw.get("id"))
-        if ident not in seen:
-            seen.add(ident)
-            out.append(dict(raw))
-    return out
+def open_items(entry: LedgerEntry) -> list[ActionItem]:
+    """:meth:`LedgerEntry.open_items`."""
+    return entry.open_items()
 
 
-def carry_over(items: Sequence[Mapping[str, Any]], followups: Sequence[FollowUp]) -> list[ActionItem]:
+def carry_over(items: Sequence[ActionItem], followups: Sequence[FollowUp]) -> list[ActionItem]:
     """The previous items whose verdict is ``not met``, as items of this iteration (``carry_count`` + 1).
 
     Their ``evidence`` is the follow-up in numbers (the watched value now, its n, the target), so the item
@@ -217,37 +304,34 @@ def carry_over(items: Sequence[Mapping[str, Any]], followups: Sequence[FollowUp]
     """
     unmet = {f.id: f for f in followups if f.verdict == "not met"}
     out: list[ActionItem] = []
-    for raw in items:
-        item = ActionItem.from_dict(raw)
+    for item in items:
         if item.id in unmet:
             origin = item.carried_from or item.id.split("/", 1)[0]
             evidence = f"not met at this retro: {unmet[item.id].summary.removesuffix(': not met')}"
-            details = {k: v for k, v in (item.details or {}).items() if k != "unmeasured"}
             out.append(replace(item, carried_from=origin, carry_count=item.carry_count + 1, rank=0,
-                               evidence=evidence, details=details))
+                               evidence=evidence, details=replace(item.details, unmeasured=None)))
     return out
 
 
-def still_open(items: Sequence[Mapping[str, Any]], followups: Sequence[FollowUp]) -> list[ActionItem]:
+def still_open(items: Sequence[ActionItem], followups: Sequence[FollowUp]) -> list[ActionItem]:
     """The previous items whose verdict is ``not measurable`` but which have a target (outcome ``still
     open``): kept as this iteration's ``pending`` items, followed up again at the next retro. A
     profiling-finding item records how many consecutive retros it was not measurable
     (``details.unmeasured``), so it expires after :data:`FINDING_MAX_UNMEASURED`."""
     pending = {f.id: f for f in followups if f.outcome == "still open"}
     out: list[ActionItem] = []
-    for raw in items:
-        item = ActionItem.from_dict(raw)
+    for item in items:
         if item.id in pending:
-            details = dict(item.details or {})
+            details = item.details
             if item.signal == "finding":
-                details["unmeasured"] = pending[item.id].unmeasured
+                details = replace(details, unmeasured=pending[item.id].unmeasured)
             out.append(replace(item, carried_from=item.carried_from or item.id.split("/", 1)[0], rank=0,
                                details=details))
     return out
 
 
 def with_entry(
-    ledger: Mapping[str, Any],
+    ledger: Ledger,
     iteration_id: str,
     *,
     since: str,
@@ -256,20 +340,15 @@ def with_entry(
     actions: Sequence[ActionItem],
     followups: Sequence[FollowUp],
     pending: Sequence[ActionItem] = (),
-) -> dict[str, Any]:
+) -> Ledger:
     """A copy of ``ledger`` with this iteration's entry set (replacing any earlier run of the same id).
 
     ``pending``: earlier items still open (not measurable this time), followed up at the next retro.
     """
-    out = {"version": LEDGER_VERSION, "iterations": dict(ledger.get("iterations", {}))}
-    entry: dict[str, Any] = {
-        "since": since,
-        "until": until,
-        "due": due,
-        "actions": [a.to_dict() for a in actions],
-        "followups": [f.to_dict() for f in followups],
-    }
-    if pending:  # only when there is one: ledgers of earlier versions stay byte-identical on a re-run
-        entry["pending"] = [p.to_dict() for p in pending]
-    out["iterations"][iteration_id] = json.loads(json.dumps(entry, allow_nan=False))
-    return out
+    entry = LedgerEntry(since, until, due, tuple(actions), tuple(followups), tuple(pending))
+    return Ledger({**ledger.entries, iteration_id: entry}, LEDGER_VERSION)
+
+
+__all__ = ["FINDING_MAX_UNMEASURED", "LEDGER_VERSION", "VERDICTS", "FollowUp", "Ledger", "LedgerEntry", "Verdict",
+           "carry_over", "dumps", "empty", "follow_up", "load", "measurement_name", "open_items", "previous",
+           "save", "still_open", "verdict", "with_entry"]

@@ -1,26 +1,36 @@
 """The retro's parameters (the notebook contract of ``docs/retro.md``) and the checks that need no data.
 
+:class:`RetroParams` is a pydantic model (``extra="forbid"``): an unknown name (``envirnoment=...``) or a
+bad value is an :class:`~hivepulse.errors.InputError` (exit 2) naming the parameter, from the notebook, the
+library (``S.retro(...)``) and ``hivepulse retro`` alike. :func:`read_parameters_file` reads ``-f
+params.yaml`` into the same names (every key optional; file, line and key in each error).
+
 Kept apart from :mod:`hivepulse.retro.analysis` so ``hivepulse retro`` can reject bad input (exit 2, one line)
-before a kernel starts without importing the DORA engine (pandas is the heaviest import here).
+before a kernel starts without importing the DORA engine; the checks of :func:`preflight` import the notes,
+catalog and ledger readers when they run, so ``hivepulse --help`` imports neither pandas nor the retro.
 """
 
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, model_validator
 
 from hivepulse.errors import InputError
 from hivepulse.paths import locate, locate_output
-from hivepulse.retro import actions as act
-from hivepulse.retro import ledger as led
-from hivepulse.retro.notes import load_notes, notes_path
-from hivepulse.retro.record import iteration_id, resolve_window
+from hivepulse.retro.configfile import read_document
+from hivepulse.retro.record import iteration_id, parse_day, resolve_window
 
 SOURCES = ("events", "git")
 DEFAULT_PATH = "data/sample"
 """The default ``path``: the bundled sample; when it is not found from the working directory or its
 parents, the copy shipped in the package (``hivepulse/data/sample``) is used."""
+INT_PARAMETERS = ("iteration_days", "previous_iterations", "max_actions")
+Values = dict[str, object]
+"""Parameter values by name, as papermill passes them to the notebook (strings and integers)."""
 
 
 def packaged_sample() -> Path:
@@ -41,9 +51,30 @@ def source_path(path: str | Path) -> Path:
     return found
 
 
-@dataclass(frozen=True)
-class RetroParams:
-    """The notebook's parameters (the documented contract of ``docs/retro.md``); no secrets here."""
+def _names() -> str:
+    return ", ".join(RetroParams.model_fields)
+
+
+def _as_input_error(exc: ValidationError) -> InputError:
+    err = exc.errors()[0]
+    name = str(err["loc"][0]) if err["loc"] else None
+    value = err.get("input")
+    if err["type"] == "extra_forbidden":
+        return InputError("unknown parameter", column=name, expected=_names())
+    if name in INT_PARAMETERS:
+        low = 1 if name == "iteration_days" else 0
+        return InputError(f"bad {name}", column=name, value=value, expected=f"an integer >= {low}")
+    return InputError(f"bad {name}", column=name, value=value, expected="a string")
+
+
+class RetroParams(BaseModel):
+    """The notebook's parameters (the documented contract of ``docs/retro.md``); no secrets here.
+
+    Strings are strings and counts integers (``iteration_days >= 1``, ``previous_iterations`` and
+    ``max_actions >= 0``); ``source`` is ``events`` or ``git``; ``path`` is not empty. Time zone, tier
+    edition and files are checked by :func:`preflight`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     source: str = "events"
     path: str = DEFAULT_PATH
@@ -59,24 +90,41 @@ class RetroParams:
     max_actions: int = 3
     findings: str = "profiling/results"
 
-    def validate(self) -> None:
-        """Raise :class:`InputError` (exit 2) for a bad parameter value."""
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_line_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Every problem is one InputError naming the parameter (pydantic's report is turned into it)."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise _as_input_error(exc) from None
+
+    @model_validator(mode="after")
+    def _values(self) -> RetroParams:
         if self.source not in SOURCES:
             raise InputError("unknown source", column="source", value=self.source, expected=" or ".join(SOURCES))
-        if not str(self.path).strip():
+        if not self.path.strip():
             raise InputError("empty path", column="path", expected="an events directory or a git clone")
-        for name in ("previous_iterations", "max_actions", "iteration_days"):
+        for name in INT_PARAMETERS:
             value = getattr(self, name)
             low = 1 if name == "iteration_days" else 0
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            if value < low:
                 raise InputError(f"bad {name}", column=name, value=value, expected=f"an integer >= {low}")
+        return self
+
+    def replaced(self, **changes: str) -> RetroParams:
+        """A copy with ``changes`` (checked like a new set of parameters)."""
+        return RetroParams(**{**self.model_dump(), **changes})
 
 
 def preflight(params: RetroParams) -> None:
     """Every check that needs no source data, so ``hivepulse retro`` rejects bad input (exit 2, one line)
-    before a kernel starts and before anything is written: parameter values, time zone, tier edition, the
-    window, the team notes, the catalog override and the ledger of the workspace."""
-    params.validate()
+    before a kernel starts and before anything is written: the time zone, tier edition, the source path,
+    the window, the team notes, the catalog override and the ledger of the workspace."""
+    from hivepulse.retro import catalog
+    from hivepulse.retro import ledger as led
+    from hivepulse.retro.notes import load_notes
+
     try:
         zoneinfo.ZoneInfo(str(params.tz))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
@@ -89,15 +137,16 @@ def preflight(params: RetroParams) -> None:
     except InputError as err:
         raise InputError(err.reason, column="tier_edition", value=err.value, expected=err.expected) from None
     _check_source(params)
-    if params.findings and params.findings != RetroParams.findings and not locate(params.findings).exists():
+    if params.findings and params.findings != RetroParams.model_fields["findings"].default \
+            and not locate(params.findings).exists():
         # only the default workspace folder may be absent (no profiling run yet); a path the user named must exist
         raise InputError("findings path not found", file=str(params.findings), column="findings",
                          expected="a profiling results directory or one run directory (or an empty value)")
     since, until = resolve_window(params.since or None, params.until or None, params.iteration_days)
     workspace = Path(locate_output(params.output_dir))
-    note_file = _notes_file(params, workspace, iteration_id(since, until))
+    note_file = notes_file(params, workspace, iteration_id(since, until))
     load_notes(note_file)
-    act.load_catalog(workspace / "actions.yaml")
+    catalog.load_catalog(workspace / "actions.yaml")
     led.load(workspace / "ledger.json")
 
 
@@ -124,7 +173,11 @@ def _check_source(params: RetroParams) -> None:
                              expected="a git clone (bare or not)")
 
 
-def _notes_file(params: RetroParams, workspace: Path, ident: str) -> Path | None:
+def notes_file(params: RetroParams, workspace: Path, ident: str) -> Path | None:
+    """The team notes file of the iteration ``ident``: ``notes`` (a file, or a directory holding
+    ``<ident>.yaml``), else ``<workspace>/notes/<ident>.yaml``."""
+    from hivepulse.retro.notes import notes_path
+
     notes = str(locate(params.notes)) if params.notes else ""
     if notes and Path(notes).is_dir():
         return notes_path(notes, ident)
@@ -135,4 +188,51 @@ def _notes_file(params: RetroParams, workspace: Path, ident: str) -> Path | None
     return notes_path(workspace / "notes", ident)
 
 
-__all__ = ["DEFAULT_PATH", "SOURCES", "RetroParams", "packaged_sample", "preflight", "source_path"]
+# ---------------------------------------------------------------------------------------------- -f FILE
+
+
+def parameter_lines(path: str | Path) -> dict[str, int]:
+    """The line of each top-level key of a parameters file, by parameter name (empty when unreadable)."""
+    try:
+        doc = read_document(path, what="parameters file")
+    except (InputError, OSError):
+        return {}
+    keys = doc.data if isinstance(doc.data, dict) else {}
+    return {str(k).replace("-", "_"): line for k in keys if (line := doc.line(str(k))) is not None}
+
+
+def read_parameters_file(path: str) -> Values:
+    """Parameters from a YAML file (keys with ``-`` or ``_``); only the keys it gives. Unknown names, wrong
+    types and bad dates are an InputError (exit 2) naming the file, the line and the key. YAML dates
+    (``since: 2026-05-11``) and numbers (``tier_edition: 2024``) of string parameters are read as text."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("parameters file not found", file=path)
+    doc = read_document(p, what="parameters file", expected="a YAML mapping of parameter: value")
+    data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise InputError("bad parameters file", file=path, expected="a YAML mapping of parameter: value")
+    out: Values = {}
+    for key, value in data.items():
+        name, line = str(key).replace("-", "_"), doc.line(str(key))
+        if name not in RetroParams.model_fields:
+            raise InputError("unknown parameter", file=path, line=line, column=str(key), expected=_names())
+        if name in INT_PARAMETERS:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError("bad value", file=path, line=line, column=name, value=value, expected="an integer")
+        elif isinstance(value, dict | list):
+            raise InputError("bad value", file=path, line=line, column=name, value=value, expected="a string")
+        else:
+            value = "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
+        if name in ("since", "until") and value:
+            try:
+                parse_day(value, name)
+            except InputError as err:
+                raise InputError(err.reason, file=path, line=line, column=name, value=value,
+                                 expected=err.expected) from None
+        out[name] = value
+    return out
+
+
+__all__ = ["DEFAULT_PATH", "INT_PARAMETERS", "SOURCES", "RetroParams", "Values", "notes_file", "packaged_sample",
+           "parameter_lines", "preflight", "read_parameters_file", "source_path"]

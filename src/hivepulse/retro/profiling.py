@@ -15,24 +15,107 @@ one ``<run-id>/results.json`` per run of ``hivepulse profile``) or one run direc
 A run directory whose name starts with ``.`` (a partial run of ``hivepulse profile``) is ignored; an
 unreadable ``results.json`` in a results directory is skipped with a note, an unreadable explicit one is an
 input error (exit 2).
+
+The retro reads a run's *records* (``results.json``, the format of docs/profiling.md), never the profiling
+code: :func:`read_run` turns one into a typed :class:`ProfilingRun` of :class:`Finding` values.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
 
 from hivepulse.errors import InputError
-from hivepulse.retro.signals import count, finding_key, number
+from hivepulse.fsio import read_bytes_limited
+from hivepulse.metrics.results import JSONObject
+from hivepulse.retro.facts import Measurement
+from hivepulse.retro.fmt import count, number
 
 RUN_ID_TIME = re.compile(r"^(\d{8}T\d{6}Z)")
 ZERO_WHEN_ABSENT = ("errors",)
 """Finding metrics emitted only when non-zero: a scenario of the run without one measured 0."""
+MAX_RESULTS_BYTES = 64 << 20
+"""Largest ``results.json`` read (64 MiB; a run of the shipped scenarios writes a few hundred KiB)."""
+FINDING_KINDS: tuple[str, ...] = ("problem", "good", "info")
+"""Kinds of a profiling finding: only ``problem`` findings become ``finding`` signals (docs/profiling.md)."""
+
+
+def finding_key(metric: str, scenario: str | None) -> str:
+    """The measurement name of a profiling finding: ``hit_ratio@memory-naive`` (``metric`` alone for a
+    run-level finding)."""
+    return f"{metric}@{scenario}" if scenario else metric
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding of a profiling run as its ``results.json`` states it (docs/profiling.md, "Findings").
+
+    ``kind`` is ``problem`` (can become an action), ``good`` (good news) or ``info`` (context); anything else
+    is listed only. ``better`` is the metric's direction (``higher`` / ``lower``), ``threshold`` the value
+    that separates problem from good news, ``n`` the requests or lookups behind ``value``, ``reach`` the share
+    of requests affected and ``significant`` whether the comparison behind it was significant.
+    """
+
+    metric: str
+    value: float | int | None = None
+    text: str | None = None
+    scenario: str | None = None
+    unit: str | None = None
+    kind: str | None = None
+    better: str | None = None
+    threshold: float | None = None
+    n: int | None = None
+    reach: float | None = None
+    reach_text: str | None = None
+    significant: bool | None = None
+
+    @classmethod
+    def from_json(cls, raw: object) -> Finding | None:
+        """The finding in one entry of a ``findings`` list, or ``None`` when it is no finding (not an object,
+        no metric). Numbers that are not finite become ``None``; wrong types are read as missing."""
+        if not isinstance(raw, Mapping) or not raw.get("metric"):
+            return None
+        value = raw.get("value")
+        significant = raw.get("significant")
+        return cls(
+            metric=str(raw["metric"]),
+            value=value if isinstance(value, int) and not isinstance(value, bool) else number(value),
+            text=_text(raw.get("text")),
+            scenario=_text(raw.get("scenario")),
+            unit=_text(raw.get("unit")),
+            kind=_text(raw.get("kind")),
+            better=_text(raw.get("better")),
+            threshold=number(raw.get("threshold")),
+            n=None if raw.get("n") is None else count(raw.get("n")),
+            reach=number(raw.get("reach")),
+            reach_text=_text(raw.get("reach_text")),
+            significant=significant if isinstance(significant, bool) else None,
+        )
+
+    @property
+    def key(self) -> str:
+        """The measurement name of this finding (:func:`finding_key`)."""
+        return finding_key(self.metric, self.scenario)
+
+    def n_text(self) -> str:
+        """The finding's text, with ``(n=...)`` appended when the text does not state its n."""
+        text = self.text or f"{self.metric} {self.value}"
+        return text if "n=" in text or self.n is None else f"{text} (n={self.n})"
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "metric": self.metric, "value": self.value, "text": self.text, "scenario": self.scenario,
+            "unit": self.unit, "kind": self.kind, "better": self.better, "threshold": self.threshold,
+            "n": self.n, "reach": self.reach, "reach_text": self.reach_text, "significant": self.significant,
+        }
 
 
 @dataclass(frozen=True)
@@ -41,8 +124,8 @@ class ProfilingRun:
 
     run_id: str
     recorded_at: datetime | None
-    findings: list[dict[str, Any]]
-    scenarios: dict[str, int] = field(default_factory=dict)
+    findings: tuple[Finding, ...]
+    scenarios: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def recorded_text(self) -> str:
@@ -59,10 +142,10 @@ class ProfilingEvidence:
     in_window: bool = True
 
     @property
-    def findings(self) -> list[dict[str, Any]]:
+    def findings(self) -> list[Finding]:
         return list(self.run.findings) if self.run else []
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         """The ``profiling`` block of ``metrics.json`` (no paths)."""
         run = self.run
         return {
@@ -71,11 +154,11 @@ class ProfilingEvidence:
             "explicit": self.explicit,
             "in_window": self.in_window if run else None,
             "notes": list(self.notes),
-            "findings": self.findings,
+            "findings": [f.to_dict() for f in self.findings],
         }
 
 
-def _parse_time(value: Any) -> datetime | None:
+def _parse_time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -88,11 +171,12 @@ def _parse_time(value: Any) -> datetime | None:
     return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
-def recorded_at(results: dict[str, Any], run_dir_name: str = "") -> datetime | None:
+def recorded_at(results: Mapping[str, object], run_dir_name: str = "") -> datetime | None:
     """A run's recorded time (UTC): ``machine.recorded_at``, else ``created_at``, else its run id's
     timestamp (``run_id`` field or the directory name), else ``None``."""
-    machine = results.get("machine") if isinstance(results.get("machine"), dict) else {}
-    for value in (machine.get("recorded_at"), results.get("created_at")):
+    machine = results.get("machine")
+    machine_at = machine.get("recorded_at") if isinstance(machine, Mapping) else None
+    for value in (machine_at, results.get("created_at")):
         stamp = _parse_time(value)
         if stamp is not None:
             return stamp
@@ -106,24 +190,21 @@ def read_run(path: Path) -> ProfilingRun:
     """The run in ``path`` (a run directory or its ``results.json``); InputError for unreadable JSON."""
     file = path / "results.json" if path.is_dir() else path
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError("not valid JSON", file=str(file), line=exc.lineno,
+        data = json.loads(read_bytes_limited(file, MAX_RESULTS_BYTES, what="results.json"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = exc.lineno if isinstance(exc, json.JSONDecodeError) else None
+        raise InputError("not valid JSON", file=str(file), line=line,
                          expected="a results.json of hivepulse profile") from None
     if not isinstance(data, dict):
         raise InputError("bad results.json", file=str(file), expected="a JSON object with 'findings'")
     found = data.get("findings")
-    findings = [_finite(f) for f in found if isinstance(f, dict) and f.get("metric")] if isinstance(found, list) else []
-    scenarios = {str(s["name"]): count(s.get("requests")) for s in data.get("scenarios") or []
-                 if isinstance(s, dict) and s.get("name")}
+    findings = [Finding.from_json(f) for f in found] if isinstance(found, list) else []
+    raw_scenarios = data.get("scenarios")
+    scenarios = {str(s["name"]): count(s.get("requests")) for s in raw_scenarios or []
+                 if isinstance(s, dict) and s.get("name")} if isinstance(raw_scenarios, list) else {}
     run_id = str(data.get("run_id") or file.parent.name)
-    return ProfilingRun(run_id=run_id, recorded_at=recorded_at(data, file.parent.name), findings=findings,
-                        scenarios=scenarios)
-
-
-def _finite(finding: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``finding`` with NaN / infinite numbers as ``None`` (the records are strict JSON)."""
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in finding.items()}
+    return ProfilingRun(run_id=run_id, recorded_at=recorded_at(data, file.parent.name),
+                        findings=tuple(f for f in findings if f is not None), scenarios=scenarios)
 
 
 def _window(since: date, until: date) -> tuple[datetime, datetime]:
@@ -139,10 +220,10 @@ def select_run(root: str | Path | None, since: date, until: date) -> ProfilingEv
     if (base / "results.json").is_file() or (base.is_file() and base.name == "results.json"):
         run = read_run(base)
         inside = run.recorded_at is not None and start <= run.recorded_at < end
-        notes = [] if inside else [
+        named = [] if inside else [
             f"Profiling run {run.run_id} was recorded at {run.recorded_text}, outside this iteration "
             f"[{since}, {until}); it is used because it was named explicitly."]
-        return ProfilingEvidence(run, notes, explicit=True, in_window=inside)
+        return ProfilingEvidence(run, named, explicit=True, in_window=inside)
     if not base.is_dir():
         return ProfilingEvidence(None, [f"No profiling run for this iteration ({base.name}/ does not exist)."])
     notes: list[str] = []
@@ -171,24 +252,23 @@ def select_run(root: str | Path | None, since: date, until: date) -> ProfilingEv
     return ProfilingEvidence(best, notes)
 
 
-def measurements(run: ProfilingRun | None) -> dict[str, dict[str, Any]]:
+def measurements(run: ProfilingRun | None) -> dict[str, Measurement]:
     """Measurements of the run's findings for the follow-up: ``{finding_key: {"value", "n"}}``
     (``hit_ratio@memory-naive``). Metrics in :data:`ZERO_WHEN_ABSENT` measure 0 for every scenario of the
     run without such a finding. Empty without a run."""
     if run is None:
         return {}
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Measurement] = {}
     for f in run.findings:
-        value = number(f.get("value"))
+        value = number(f.value)
         if value is None:
             continue
-        out.setdefault(finding_key(str(f["metric"]), f.get("scenario") or None),
-                       {"value": value, "n": count(f.get("n")) or 1, "profiling_run": run.run_id})
+        out.setdefault(f.key, Measurement(value, count(f.n) or 1, profiling_run=run.run_id))
     for metric in ZERO_WHEN_ABSENT:
         for name, requests in run.scenarios.items():
-            out.setdefault(finding_key(metric, name), {"value": 0.0, "n": requests or 1,
-                                                       "profiling_run": run.run_id})
+            out.setdefault(finding_key(metric, name), Measurement(0.0, requests or 1, profiling_run=run.run_id))
     return out
 
 
-__all__ = ["ProfilingEvidence", "ProfilingRun", "measurements", "read_run", "recorded_at", "select_run"]
+__all__ = ["FINDING_KINDS", "Finding", "ProfilingEvidence", "ProfilingRun", "finding_key", "measurements", "read_run",
+           "recorded_at", "select_run"]

@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from hivepulse.errors import InputError
-from hivepulse.fsio import atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
 from hivepulse.fsio import plain_mode as _mode
 
 RECORD_FILES = ("README.md", "metrics.json", "actions.json", "actions.csv")

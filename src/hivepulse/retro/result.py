@@ -1,0 +1,252 @@
+"""One retro, computed: :class:`RetroResult` holds everything the notebook shows and the records hold, typed;
+its records (``README.md`` from a template, ``metrics.json``, ``actions.json``, ``actions.csv``) and the
+ledger are written by :meth:`RetroResult.write` (atomically; :mod:`hivepulse.retro.record`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from hivepulse.metrics.results import DoraReport, JSONObject
+from hivepulse.model import EventSet
+from hivepulse.retro import actions as act
+from hivepulse.retro import ledger as led
+from hivepulse.retro.facts import Claims, Iteration, Measurement, Signal
+from hivepulse.retro.fmt import count, fmt_ci, fmt_value, number
+from hivepulse.retro.notes import Notes
+from hivepulse.retro.params import RetroParams
+from hivepulse.retro.profiling import ProfilingEvidence
+from hivepulse.retro.record import write_record_dir
+from hivepulse.retro.render import render
+from hivepulse.vocabulary import METRIC_LABEL, METRICS, STAGES
+
+RETRO_SCHEMA = "hivepulse.retro/1"
+KEEP_ON_REWRITE = ("retro.html", "retro.ipynb")
+"""Files of a record directory that a rewrite of the records keeps (written by ``hivepulse retro``)."""
+OUTSIDE_TEXT = "not measured: the iteration lies outside the data"
+FINDING_KIND_LABEL = {"problem": "problem", "good": "good news", "info": "context"}
+
+
+def finding_kind_label(kind: str | None) -> str:
+    """``problem``, ``good news``, ``context``, or ``listed only`` for a finding of no known kind."""
+    return FINDING_KIND_LABEL.get(str(kind), "listed only")
+
+
+def change_text(report: DoraReport, metric: str) -> str:
+    """``improved (p=0.004)``, ``regressed (p=...)``, ``no significant change (p=0.43)``, or why there is no
+    test: ``no previous iteration in the data`` / ``no data now or in the previous iteration (no test)``."""
+    comp = report.comparison.get(metric) if report.comparison is not None else None
+    if comp is None:
+        return "no previous iteration in the data"
+    p = comp.p_value
+    if p is None:
+        side = "in the previous iteration" if comp.previous_n == 0 else "now"
+        if comp.previous_n == 0 and report.metric(metric).n == 0:
+            side = "now or in the previous iteration"
+        return f"no data {side} (no test)"
+    p_txt = f"p={p:.3f}"
+    if comp.claimed:
+        return f"{comp.direction} ({p_txt})"
+    return f"no significant change ({p_txt})"
+
+
+@dataclass(frozen=True)
+class HeadlineRow:
+    """One metric's row of the headline: label, value, n, CI (without ``CI``), tier and the change."""
+
+    metric: str
+    label: str
+    value: str
+    n: int
+    ci: str
+    tier: str | None
+    change: str
+    outside: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class RetroResult:
+    """Everything one retro shows and records. ``reports`` are the shown iterations, oldest first, with
+    their figures as published; the last one is this iteration (:attr:`current`)."""
+
+    params: RetroParams
+    iteration: str
+    since: date
+    until: date
+    due: str
+    events: EventSet
+    reports: list[DoraReport]
+    measurements: dict[str, Measurement]
+    signals: list[Signal]
+    claims: Claims
+    followups: list[led.FollowUp]
+    candidates: list[act.ActionItem]
+    actions: list[act.ActionItem]
+    notes: Notes
+    previous_iteration: str | None = None
+    pending: list[act.ActionItem] = field(default_factory=list)
+    """Earlier items still open (not measurable now, or carried over but cut by ``max_actions``)."""
+    coverage_notes: list[str] = field(default_factory=list)
+    covered: list[bool] = field(default_factory=list)
+    """Per shown report (oldest first): whether the window holds measurements (see
+    :class:`~hivepulse.retro.coverage.Coverage`)."""
+    profiling: ProfilingEvidence = field(default_factory=lambda: ProfilingEvidence(None))
+    """The profiling run that counts for this iteration and its findings (:mod:`hivepulse.retro.profiling`)."""
+
+    @property
+    def is_covered(self) -> bool:
+        """Whether this iteration lies inside the data (see :class:`~hivepulse.retro.coverage.Coverage`)."""
+        return self.covered[-1] if self.covered else True
+
+    @property
+    def current(self) -> DoraReport:
+        """This iteration's report (figures as published)."""
+        return self.reports[-1]
+
+    @property
+    def history(self) -> list[Iteration]:
+        """The shown iterations before this one, oldest first."""
+        covered = self.covered or [True] * len(self.reports)
+        return [Iteration(r, c) for r, c in zip(self.reports[:-1], covered[:-1], strict=True)]
+
+    @property
+    def iterations(self) -> list[Iteration]:
+        """Every shown iteration, oldest first, this one last."""
+        return [*self.history, Iteration(self.current, self.is_covered)]
+
+    @property
+    def record_dir(self) -> Path:
+        return Path(self.params.output_dir) / self.iteration
+
+    @property
+    def ledger_path(self) -> Path:
+        return Path(self.params.output_dir) / "ledger.json"
+
+    # ------------------------------------------------------------------------------------------ views
+
+    def headline(self) -> list[HeadlineRow]:
+        """The headline: one row per metric (``no data`` outside the data)."""
+        rows = []
+        for m in METRICS:
+            label = METRIC_LABEL[m]
+            if not self.is_covered:
+                rows.append(HeadlineRow(m, label, "no data", 0, "-", None, OUTSIDE_TEXT, outside=True))
+                continue
+            b = self.current.metric(m)
+            rows.append(HeadlineRow(m, label, fmt_value(m, number(b.value)), count(b.n),
+                                    fmt_ci(m, b).removeprefix("CI "), b.tier, change_text(self.current, m)))
+        return rows
+
+    def data_quality_notes(self) -> list[str]:
+        """Source notes, the engine's data-quality notes and the retro's own (no stage data, etc.)."""
+        out: list[str] = list(self.coverage_notes)
+        for note in [*self.events.notes, *self.current.data_quality.notes, *self.notes.quality_notes()]:
+            if note not in out:
+                out.append(note)
+        lt = self.current.lead_times
+        stage_cols = [f"{s}_hours" for s in STAGES]
+        if len(lt) and all(c in lt.columns for c in stage_cols):
+            with_pr = int(lt[stage_cols].notna().all(axis=1).sum())
+            if with_pr == 0:
+                out.append("No pull-request times in the data: the coding / pickup / review / deploy breakdown "
+                           "is not available.")
+            elif with_pr < len(lt):
+                out.append(f"Stage breakdown from {with_pr} of {len(lt)} changes (the others have no complete "
+                           "pull-request times).")
+        if self.current.comparison is None and not any("no change is claimed" in n for n in out):
+            out.append("No previous iteration to compare with: no change is claimed.")
+        return out
+
+    # ------------------------------------------------------------------------------------------ records
+
+    def metrics_record(self) -> JSONObject:
+        """The content of ``metrics.json`` (deterministic: no wall-clock time)."""
+        p = self.params
+        return {
+            "schema": RETRO_SCHEMA,
+            "iteration": self.iteration,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "due": self.due,
+            "parameters": {
+                "source": p.source,
+                "environment": p.environment,
+                "tz": p.tz,
+                "tier_edition": p.tier_edition,
+                "previous_iterations": p.previous_iterations,
+                "max_actions": p.max_actions,
+            },
+            "metrics": self.current.to_dict(),
+            "history": [_history_entry(it) for it in self.history],
+            "measurements": {name: m.to_dict() for name, m in self.measurements.items()},
+            "signals": [s.to_dict() for s in self.signals],
+            "claims": self.claims.to_dict(),
+            "followups": [f.to_dict() for f in self.followups],
+            "pending": [a.to_dict() for a in self.pending],
+            "previous_iteration": self.previous_iteration,
+            "notes": [n.to_dict() for n in self.notes.items],
+            "data_quality_notes": [note for note in self.data_quality_notes()],
+            "profiling": self.profiling.to_dict(),
+        }
+
+    def actions_record(self) -> JSONObject:
+        return {
+            "schema": RETRO_SCHEMA,
+            "iteration": self.iteration,
+            "due": self.due,
+            "actions": [a.to_dict() for a in self.actions],
+        }
+
+    def readme(self) -> str:
+        """``README.md``: the retro record in Markdown (template ``hivepulse/retro/templates/readme.md``)."""
+        return render("readme.md", r=self, headline=self.headline(), kind_label=finding_kind_label)
+
+    def record_files(self) -> dict[str, str]:
+        """File name -> text of the iteration's record directory."""
+        return {
+            "README.md": self.readme(),
+            "metrics.json": _json(self.metrics_record()),
+            "actions.json": _json(self.actions_record()),
+            "actions.csv": act.to_csv(self.actions),
+        }
+
+    def write(self, extra: Mapping[str, str] | None = None) -> Path:
+        """Write ``<output_dir>/<iteration>/`` and update ``<output_dir>/ledger.json``; returns the record dir.
+
+        ``extra``: more files of the record directory (name -> text), e.g. ``retro.html`` rendered by
+        :mod:`hivepulse.report.html`; written in the same atomic swap as the records. Both writes are atomic;
+        the ledger is written after the records, and only if its content changed.
+        """
+        files = {**self.record_files(), **(extra or {})}
+        ledger = led.load(self.ledger_path)
+        updated = led.with_entry(
+            ledger,
+            self.iteration,
+            since=self.since.isoformat(),
+            until=self.until.isoformat(),
+            due=self.due,
+            actions=self.actions,
+            followups=self.followups,
+            pending=self.pending,
+        )
+        led.dumps(updated)  # fail before writing anything if the entry cannot be serialised
+        out = write_record_dir(self.record_dir, files, keep=KEEP_ON_REWRITE)
+        led.save(self.ledger_path, updated)
+        return out
+
+
+def _history_entry(it: Iteration) -> JSONObject:
+    d = it.report.to_dict()
+    return {"window": d["window"], "covered": it.covered, **{m: d[m] for m in METRICS}}
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+__all__ = ["FINDING_KIND_LABEL", "KEEP_ON_REWRITE", "OUTSIDE_TEXT", "RETRO_SCHEMA", "HeadlineRow", "RetroResult",
+           "change_text", "finding_kind_label"]
