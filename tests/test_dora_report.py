@@ -22,6 +22,7 @@ TOP_KEYS = [
     "rework_rate",
     "data_quality",
     "comparison",
+    "quick_check",
 ]
 METRIC_KEYS = {"value", "n", "ci_low", "ci_high", "tier", "unit"}
 

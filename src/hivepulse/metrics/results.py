@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeAlias, TypeVar
 import numpy as np
 import pandas as pd
 
+from hivepulse.metrics import quickcheck
 from hivepulse.metrics.config import MetricsConfig
 from hivepulse.metrics.tiers import Tier
 from hivepulse.metrics.window import Window, iso
@@ -300,6 +301,9 @@ class DoraReport:
     weekly: pd.DataFrame
     comparison: Comparison | None = None
     source: str = ""
+    quick_check_of_exact: quickcheck.QuickCheck | None = dataclasses.field(default=None, repr=False)
+    """The Quick Check computed from the unrounded figures (kept by :meth:`published`, so rounding never moves a
+    value across a bucket edge); ``None``: computed on demand from :attr:`metrics`."""
 
     @property
     def deployment_frequency(self) -> DeploymentFrequency:
@@ -325,6 +329,16 @@ class DoraReport:
         """The metric called ``name`` (one of :data:`hivepulse.vocabulary.METRICS`)."""
         return self.metrics.get(name)
 
+    @property
+    def quick_check(self) -> quickcheck.QuickCheck:
+        """The DORA Quick Check (2025) scores of this window (:mod:`hivepulse.metrics.quickcheck`)."""
+        if self.quick_check_of_exact is not None:
+            return self.quick_check_of_exact
+        m = self.metrics
+        values = {name: (None if metric.n == 0 else metric.value) for name, metric in m}
+        return quickcheck.score(values, deployments=m.deployment_frequency.deployments,
+                                window_days=self.window.days)
+
     def with_comparison(self, comparison: Comparison | None) -> DoraReport:
         """This report with ``comparison`` attached (or removed with ``None``)."""
         return dataclasses.replace(self, comparison=comparison)
@@ -336,6 +350,7 @@ class DoraReport:
             self,
             metrics=self.metrics.rounded(),
             comparison=self.comparison.rounded() if self.comparison is not None else None,
+            quick_check_of_exact=self.quick_check,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -350,6 +365,7 @@ class DoraReport:
             out[name] = metric.to_dict()
         out["data_quality"] = self.data_quality.to_dict()
         out["comparison"] = self.comparison.to_dict() if self.comparison is not None else None
+        out["quick_check"] = self.quick_check.to_dict()
         return json_safe(out)
 
 
