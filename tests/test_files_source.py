@@ -372,8 +372,8 @@ def test_written_text_is_canonical(tmp_path: Path, full_dir: Path):
         "d3,staging,2026-01-07T10:00:00Z,success,,def456,,unplanned,d2,false\n"
     )
     changes = (out / "changes.csv").read_text().splitlines()
-    assert changes[2] == "c2,2026-01-05T09:00:00.123456Z,d2,,,,,,fix"
-    assert changes[3] == "c3,2026-01-06T09:00:00.123456789Z,,,,,,,"
+    assert changes[2] == "c2,2026-01-05T09:00:00.123456Z,d2,,,,,,fix,"
+    assert changes[3] == "c3,2026-01-06T09:00:00.123456789Z,,,,,,,,"
     assert (out / "incidents.csv").read_text().splitlines()[2] == "i2,2026-01-08T11:00:00Z,,,,"
 
 

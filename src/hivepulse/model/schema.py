@@ -77,6 +77,8 @@ SCHEMA: dict[TableName, tuple[Column, ...]] = {
         Column("first_review_at", "datetime", description="first review or review comment by someone else"),
         Column("merged_at", "datetime", description="pull request merged"),
         Column("change_type", "str", description="Conventional Commits type (feat, fix, revert, ...)"),
+        Column("title", "str", description="one-line summary: the commit subject or the pull-request title "
+               "(what shipped; never an author)"),
     ),
     "incidents": (
         Column("incident_id", "str", True, description="unique id"),

@@ -22,7 +22,7 @@ import pandas as pd
 from hivepulse import stats
 from hivepulse.model import EventSet, columns, event_set
 from hivepulse.store.engine import Kind, Store, StoreLocation, open_store
-from hivepulse.store.schema import SCHEMA_VERSION
+from hivepulse.store.schema import SCHEMA_VERSION, table
 
 StoreRef = str | os.PathLike[str] | Store | StoreLocation | None
 STAGES = ("coding", "pickup", "review", "deploy")
@@ -61,7 +61,8 @@ def read_events(store: StoreRef = None, *, repository: str | Sequence[str] | Non
     frames: dict[str, pd.DataFrame] = {}
     with _opened(store) as st:
         for name in ("deployments", "changes", "incidents"):
-            cols = [(c.name, _KIND[c.type]) for c in columns(name)]
+            stored = set(table(name).names)  # a model column the store does not keep (changes.title) reads empty
+            cols = [(c.name, _KIND[c.type]) for c in columns(name) if c.name in stored]
             frames[name] = st.frame(name, cols, where, params)
         notes = _notes(st, repository)
         source = f"store {st.location.display}" + (f" ({', '.join(params)})" if params else "")  # type: ignore[arg-type]

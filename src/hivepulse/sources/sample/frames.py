@@ -11,6 +11,7 @@ from hivepulse.model import EventSet, event_set
 from hivepulse.model.convert import from_epoch_seconds, from_optional_epoch_seconds, timestamp_from_epoch
 from hivepulse.sources.sample.calendar import ENVIRONMENTS, Phases
 from hivepulse.sources.sample.records import Change
+from hivepulse.sources.sample.titles import title
 
 if TYPE_CHECKING:
     from hivepulse.sources.sample.simulation import Simulation
@@ -90,6 +91,7 @@ def build_frames(sim: Simulation) -> tuple[EventSet, SampleInfo]:
         "first_review_at": pr_times("first_review"),
         "merged_at": pr_times("merged"),
         "change_type": [sim.changes[i].change_type for i in chosen],
+        "title": [title(sim.changes[i].change_type, sim.changes[i].sha) for i in chosen],
     })  # fmt: skip
 
     inc_order = sorted((k for k, inc in enumerate(sim.incidents) if inc.opened < end),
