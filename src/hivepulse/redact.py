@@ -30,9 +30,28 @@ def redact_text(text: str) -> str:
     return _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
 
 
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_MENTION = re.compile(r"(?<![A-Za-z0-9_./@-])@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?![A-Za-z0-9_/-]|\.[A-Za-z])")
+_MERGE_FROM = re.compile(r"^(Merge pull request #\d+) from \S+")
+PERSON_MASK = "(someone)"
+
+
+def redact_people(text: str) -> str:
+    """``text`` (a commit subject, a PR title) with what could name a person removed, for blameless outputs:
+    e-mail addresses and ``@login`` mentions become ``(someone)``, and ``Merge pull request #12 from
+    login/branch`` loses its ``from ...`` part. Everything else is kept (``fix(api): handle 404`` is unchanged).
+
+    >>> redact_people("fix: thanks @octocat, see dev@example.com")
+    'fix: thanks (someone), see (someone)'
+    """
+    text = _MERGE_FROM.sub(r"\1", text)
+    text = _EMAIL.sub(PERSON_MASK, text)
+    return _MENTION.sub(PERSON_MASK, text)
+
+
 def has_credentials(url: str) -> bool:
     """True when ``url`` carries a ``user[:password]@`` part."""
     return _USERINFO.search(url) is not None
 
 
-__all__ = ["MASK", "redact_url", "redact_text", "has_credentials"]
+__all__ = ["MASK", "PERSON_MASK", "has_credentials", "redact_people", "redact_text", "redact_url"]

@@ -7,6 +7,7 @@ import pandas as pd
 
 from hivepulse.model import UTC_DTYPE
 from hivepulse.model.convert import from_epoch_seconds, from_optional_epoch_seconds
+from hivepulse.redact import redact_people
 from hivepulse.sources.git.deployments import Deployments
 from hivepulse.sources.git.graph import CommitGraph
 from hivepulse.sources.git.options import GitOptions
@@ -76,7 +77,25 @@ def _change_part(ids: np.ndarray, owner: np.ndarray, rows: np.ndarray, dep_ids: 
         "authored_at": from_epoch_seconds(graph.author_time[rows]),
         "pr_number": pr,
         "change_type": ctype[rows],
+        "title": _titles(graph, rows),
     })  # fmt: skip
+
+
+TITLE_CHARS = 300
+"""Longest title kept (a subject is one line, usually under 72 characters)."""
+
+
+def _titles(graph: CommitGraph, rows: np.ndarray) -> list[str | None]:
+    """The commit subjects of ``rows`` as titles: decoded (UTF-8, bad bytes replaced), stripped, cut at
+    :data:`TITLE_CHARS`, with what could name a person removed (:func:`hivepulse.redact.redact_people`);
+    ``None`` when unknown or empty."""
+    if len(graph.subjects) != len(graph):
+        return [None] * len(rows)
+    out: list[str | None] = []
+    for r in rows.tolist():
+        text = graph.subjects[r].decode("utf-8", "replace").strip()[:TITLE_CHARS]
+        out.append(redact_people(text) if text else None)
+    return out
 
 
 def incidents_frame(incidents: list[RevertIncident]) -> pd.DataFrame:

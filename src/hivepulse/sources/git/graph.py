@@ -19,6 +19,7 @@ All times are integer seconds since the epoch (UTC), as git stores them; time-zo
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -72,6 +73,8 @@ class CommitGraph:
     bad_dates: int = 0
     """Commits with a committer or author date git cannot print (before 1970, malformed): the other date is
     used, or 0 (1970-01-01) when neither is readable."""
+    subjects: list[bytes] = dataclasses.field(default_factory=list)
+    """The subject (first message line, raw bytes) of every commit, in index order; empty when unknown."""
 
     def __len__(self) -> int:
         return len(self.shas)
@@ -100,6 +103,7 @@ _MERGE_SUBJECT = re.compile(rb"\x00\x01(Merge [^\n\x00]*)")
 _PR_SUFFIX = re.compile(rb"\(#(\d{1,9})\)[ \t]*[\n\x00]")
 _PR_MERGE = re.compile(rb"\x00\x01Merge pull request #(\d{1,9})\b")
 _BREAKING = re.compile(rb"BREAKING[ -]CHANGE:")
+_SUBJECT = re.compile(rb"\x00\x01([^\n\x00]*)")
 
 
 @dataclass
@@ -116,6 +120,7 @@ class _Part:
     merge_subjects: dict[int, bytes]
     reverts: dict[int, list[bytes]]
     bad_dates: int = 0
+    subjects: list[bytes] = dataclasses.field(default_factory=list)
 
 
 def _epochs(values: list[bytes]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -180,6 +185,9 @@ def _parse_part(out: bytes) -> _Part:
     pr_merge = [(m.start() + 1, int(m.group(1))) for m in _PR_MERGE.finditer(out)]
     if pr_merge:
         prs[records([p for p, _ in pr_merge])] = [v for _, v in pr_merge]
+    subjects = [m.group(1) for m in _SUBJECT.finditer(out)]
+    if len(subjects) != n:  # a marker inside a message: no subjects rather than misaligned ones
+        subjects = []
     reverts: dict[int, list[bytes]] = {}
     trailers = [(m.start(), m.group(1).lower()) for m in REVERT_RE.finditer(out)]
     for i, (_, target) in zip(records([p for p, _ in trailers]).tolist(), trailers, strict=True):
@@ -204,6 +212,7 @@ def _parse_part(out: bytes) -> _Part:
         pr_numbers=prs,
         merge_subjects=merge_subjects,
         reverts=reverts,
+        subjects=subjects,
     )
 
 
@@ -258,6 +267,7 @@ def _assemble(parts: list[_Part]) -> CommitGraph:
         reverts=reverts,
         missing_parents=missing,
         bad_dates=sum(p.bad_dates for p in parts),
+        subjects=[s for p in parts for s in p.subjects] if all(len(p.subjects) == len(p.shas) for p in parts) else [],
     )
 
 
