@@ -178,7 +178,7 @@ def _text(value: object) -> str | None:
 
 def _int(value: object) -> int | None:
     try:
-        if value is None or value is pd.NA or pd.isna(value):  # type: ignore[arg-type]
+        if value is None or value is pd.NA or pd.isna(value):
             return None
         number = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError, OverflowError):
@@ -223,7 +223,7 @@ def _rows(changes: pd.DataFrame | Iterable[Mapping[str, object]]) -> list[Mappin
         frame = changes
         if "committed_at" in frame.columns and len(frame):
             frame = frame.sort_values("committed_at", kind="stable", na_position="last")
-        return frame.to_dict("records")  # type: ignore[return-value]
+        return frame.to_dict("records")
     return list(changes)
 
 
