@@ -52,6 +52,18 @@ def as_bool(series: pd.Series) -> np.ndarray:
     return series.fillna(False).to_numpy(dtype=bool)
 
 
+def _joined(positions: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Per deployment position 0..n-1: the ``labels`` of the rows pointing at it (``positions``, -1 = none),
+    sorted and joined with ``;``, or None (object array). The evidence behind a failure reason."""
+    out = np.full(n, None, dtype=object)
+    keep = positions >= 0
+    if keep.any():
+        frame = pd.DataFrame({"pos": positions[keep], "label": labels[keep].astype(str)})
+        for position, group in frame.groupby("pos")["label"]:
+            out[int(position)] = ";".join(sorted(set(group)))
+    return out
+
+
 def prepare(events: EventSet, config: MetricsConfig) -> Prepared:
     """The window-independent annotation of ``config.environment`` in ``events`` (module docstring)."""
     all_deps = events.deployments
@@ -106,21 +118,26 @@ def prepare(events: EventSet, config: MetricsConfig) -> Prepared:
     # rollbacks: any deployment (any environment, any status) naming it in rollback_of
     rolled_back = set(all_deps["rollback_of"].dropna().astype(object))
     reasons["rollback"] = deps["deployment_id"].astype(object).isin(rolled_back).to_numpy()
+    rollers = all_deps.loc[all_deps["rollback_of"].notna(), ["rollback_of", "deployment_id"]].astype(object)
+    rolled_back_by = _joined(ids.get_indexer(rollers["rollback_of"]), rollers["deployment_id"].to_numpy(), n)
 
     # unplanned fix: each successful unplanned deployment marks the latest successful planned one before it
     fixed = np.zeros(n, dtype=bool)
     fixes = success & unplanned
     planned_ok = success & ~unplanned
+    fixed_by = np.full(n, None, dtype=object)
     if fixes.any() and planned_ok.any():
         hit = pd.merge_asof(
-            pd.DataFrame({"t": finished[fixes]}),
+            pd.DataFrame({"t": finished[fixes], "fix": pos[fixes]}),
             pd.DataFrame({"t": finished[planned_ok], "pos": pos[planned_ok]}),
             on="t",
             direction="backward",
             allow_exact_matches=False,
         )
-        targets = hit["pos"].dropna().to_numpy(dtype=np.int64)
+        found = hit["pos"].notna().to_numpy()
+        targets = hit["pos"].to_numpy()[found].astype(np.int64)
         fixed[targets] = True
+        fixed_by = _joined(targets, ids.to_numpy()[hit["fix"].to_numpy()[found]], n)
     reasons["unplanned_fix"] = fixed
 
     failed = np.zeros(n, dtype=bool)
@@ -171,9 +188,13 @@ def prepare(events: EventSet, config: MetricsConfig) -> Prepared:
         ),
     )
 
+    incident_ids = _joined(link_pos[linked], inc["incident_id"].astype(object).to_numpy()[linked], n)
     deps = deps.assign(
         failed=failed,
         failure_reasons=labels,
+        incident_ids=pd.array(np.where(failed, incident_ids, missing), dtype="string"),
+        rolled_back_by=pd.array(np.where(failed, rolled_back_by, missing), dtype="string"),
+        fixed_by=pd.array(np.where(failed, fixed_by, missing), dtype="string"),
         incident_resolved_at=pd.Series(inc_res).dt.tz_localize("UTC"),
         next_good_deployment_id=pd.array(next_good_id, dtype="string"),
         next_good_finished_at=pd.Series(np.where(failed, next_good, np.datetime64("NaT"))).dt.tz_localize(

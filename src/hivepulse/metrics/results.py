@@ -283,7 +283,8 @@ class DoraReport:
     Tables:
 
     - ``deployments``: the environment's deployments finished in the window (any status), annotated with
-      ``counted``, ``failed``, ``failure_reasons``, ``recovered_at``, ``recovery_hours``, ``changes``.
+      ``counted``, ``failed``, ``failure_reasons`` (and their evidence ``incident_ids``, ``rolled_back_by``,
+      ``fixed_by``), ``recovered_at``, ``recovery_hours``, ``changes``.
     - ``lead_times``: one row per counted change (hours), with PR stage columns (NaN when unknown/negative),
       ordered by deployment (finish time) then commit time.
     - ``recoveries``: one row per failed deployment in the window; ``recovery_status`` is ``recovered``,
@@ -301,6 +302,9 @@ class DoraReport:
     weekly: pd.DataFrame
     comparison: Comparison | None = None
     source: str = ""
+    exact_metrics: Metrics | None = dataclasses.field(default=None, repr=False)
+    """The unrounded metrics of a :meth:`published` report (``None`` in a report that was never rounded: its
+    :attr:`metrics` are exact); read through :attr:`exact`."""
     quick_check_of_exact: quickcheck.QuickCheck | None = dataclasses.field(default=None, repr=False)
     """The Quick Check computed from the unrounded figures (kept by :meth:`published`, so rounding never moves a
     value across a bucket edge); ``None``: computed on demand from :attr:`metrics`."""
@@ -330,11 +334,16 @@ class DoraReport:
         return self.metrics.get(name)
 
     @property
+    def exact(self) -> Metrics:
+        """The five metrics unrounded, also in a :meth:`published` report (verdicts compare these)."""
+        return self.exact_metrics if self.exact_metrics is not None else self.metrics
+
+    @property
     def quick_check(self) -> quickcheck.QuickCheck:
         """The DORA Quick Check (2025) scores of this window (:mod:`hivepulse.metrics.quickcheck`)."""
         if self.quick_check_of_exact is not None:
             return self.quick_check_of_exact
-        m = self.metrics
+        m = self.exact
         values = {name: (None if metric.n == 0 else metric.value) for name, metric in m}
         return quickcheck.score(values, deployments=m.deployment_frequency.deployments,
                                 window_days=self.window.days)
@@ -350,6 +359,7 @@ class DoraReport:
             self,
             metrics=self.metrics.rounded(),
             comparison=self.comparison.rounded() if self.comparison is not None else None,
+            exact_metrics=self.exact,
             quick_check_of_exact=self.quick_check,
         )
 
