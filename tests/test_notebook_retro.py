@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from gitrepo import PLANTED_EMAIL, PLANTED_NAME, TAGGER_EMAIL, TAGGER_NAME, GitRepo
+from jupyterlab_styles import assert_jupyterlab_styles
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "retro.ipynb"
@@ -227,11 +228,12 @@ def test_sample_outside_the_repo_uses_the_packaged_sample_and_the_profiling_run_
     readme = (rec / "README.md").read_text()
     assert "Source: the sample data shipped with hivepulse" in readme
     evidence = readme.split("## Profiling evidence", 1)[1].split("## ", 1)[0]
-    assert f"Run `{PROFILED}`, recorded 2026-05-20 09:00 UTC" in evidence
-    assert "| problem | memory-naive | hit ratio 0.42 under naive client with memory cache (n=300" in evidence
-    assert "| good news | valkey-pooled | hit ratio 1.00" in evidence
+    assert f"- Run {PROFILED}, recorded 2026-05-20 09:00 UTC" in evidence
+    assert "problem(s), each a candidate action item: hit ratio 0.42 under naive client with memory cache (n=300" \
+        in evidence
+    assert "hit ratio 1.00" not in evidence and len(evidence.strip().splitlines()) <= 4  # 3 lines (+ a link)
     html = (rec / "retro.html").read_text()
-    assert 'class="hp-profiling"' in html and f"<code>{PROFILED}</code>" in html
+    assert 'class="hp-profiling"' in html and f"<li>Run {PROFILED}, recorded" in html
     assert "hit ratio 0.13" not in readme + html  # today's run lies outside May 2026
     actions = {a["action_id"]: a for a in load(rec / "actions.json")["actions"]}
     hit = actions["raise-cache-hit-ratio"]  # the problem competes with the DORA actions and wins here:
@@ -243,9 +245,13 @@ def test_sample_outside_the_repo_uses_the_packaged_sample_and_the_profiling_run_
 def test_executed_notebook_has_png_images(sample):
     nb = nbformat.read(sample / "retro" / "2026-05-11_2026-05-25" / "retro.ipynb", as_version=4)
     outs = [out.get("data", {}) for c in nb.cells if c.cell_type == "code" for out in c.outputs]
-    pngs = sum("image/png" in data for data in outs)
-    embedded = sum(str(data.get("text/html", "")).count('src="data:image/png;base64,') for data in outs)
-    assert pngs >= 3 and embedded >= 5  # distribution, breakdown, timeline; the 5 trends side by side
+    html = "".join(str(data.get("text/html", "")) for data in outs)
+    # the 5 trends, the lead-time distribution and breakdown, the timeline: HTML <img> with alt texts, so an
+    # nbconvert export never says "No description has been provided for this image"
+    assert html.count('src="data:image/png;base64,') == 8
+    alts = re.findall(r'<img [^>]*alt="([^"]*)"', html)
+    assert len(alts) == 8 and all(len(a) > 40 for a in alts)
+    assert not any("image/png" in data for data in outs)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
 
 
@@ -275,6 +281,97 @@ def test_html_report_renders_in_headless_chromium(sample, tmp_path):
     assert 'class="hp-headline"' in dom and ">Headline<" in dom
     assert len(re.findall(r'class="hp-card hp-tier-', dom)) == 5
     assert len(re.findall(r"<img\b[^>]*src=\"data:image/png", dom)) >= 5
+
+
+def chromium(html: Path, tmp_path: Path, *extra: str) -> str:
+    """The DOM of ``html`` after headless Chromium rendered it (``--dump-dom``)."""
+    binary = chromium_binary()
+    if binary is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium is missing and CI=true: .ci/run installs Debian's chromium package")
+        pytest.skip("chromium binary not found (apt-get install chromium); CI is not set")
+    proc = subprocess.run(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'chr'}",
+         "--window-size=1280,2000", *extra, "--dump-dom", html.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+SECTION_IDS = ["headline", "actions", "followup", "story", "trends", "lead-time", "deployments", "shipped", "notes",
+               "profiling", "quality", "records"]
+HEADINGS = ["Headline", "Action items", "Follow-up of previous action items", "What to improve, what went well",
+            "Trends", "Lead time", "Deployments", "What shipped", "Team notes", "Profiling evidence", "Data quality",
+            "Records"]
+
+
+def test_rendered_page_has_the_retro_order_and_a_title(sample, tmp_path):
+    """Issue 13, items 3 and 9: the section order and the <title>, read from the page Chromium rendered."""
+    from hivepulse.report.html import SECTIONS
+
+    assert [s for s, _ in SECTIONS] == SECTION_IDS and [h for _, h in SECTIONS] == HEADINGS
+    dom = chromium(sample / "retro" / "2026-05-11_2026-05-25" / "retro.html", tmp_path)
+    assert re.search(r"<title>Retro 2026-05-11_2026-05-25 · production · hivepulse</title>", dom)
+    assert re.findall(r'data-section="([a-z-]+)"', dom) == SECTION_IDS
+    assert re.findall(r"<h2>([^<]+)</h2>", dom) == HEADINGS
+    for alt in re.findall(r'<img [^>]*alt="([^"]*)"', dom):
+        assert len(alt) > 40 and "No description" not in alt  # every image says what it shows, with numbers
+
+
+def test_records_and_notebook_follow_the_same_order(sample):
+    rec = sample / "retro" / "2026-05-11_2026-05-25"
+    readme = [line[3:] for line in (rec / "README.md").read_text().splitlines() if line.startswith("## ")]
+    assert readme == ["Headline", "Action items", "Follow-up of previous action items", "What to improve",
+                      "What went well", "Trends", "Lead time: the slowest changes", "Deployments: the failed ones",
+                      "What shipped", "Team notes", "Profiling evidence", "Data quality"]
+    nb = nbformat.read(rec / "retro.ipynb", as_version=4)
+    heads = [c.source.splitlines()[0][3:] for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## ")]
+    assert heads == HEADINGS[1:]  # the headline cell has its own heading in its output
+    calls = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith("S.")]
+    assert calls == ["S.headline(r)", "S.action_items(r)", "S.followup(r)", "S.went_well(r)", "S.trends(r)",
+                     "S.lead_time(r)", "S.deployments(r)", "S.what_shipped(r)", "S.team_notes(r)",
+                     "S.profiling_evidence(r)", "S.data_quality(r)", "S.records(r)"]
+
+
+MEASURE = """<script>
+window.addEventListener("load", () => {
+  const imgs = [...document.images].map(i => [i.className, i.naturalWidth, i.getBoundingClientRect().width]);
+  const cards = [...document.querySelectorAll(".hp-card")].map(c => Math.round(c.getBoundingClientRect().top));
+  document.body.setAttribute("data-measure", JSON.stringify({imgs, cards}));
+});
+</script>"""
+
+
+def test_charts_are_shown_at_their_drawn_size(sample, tmp_path):
+    """The wide charts fill the content width at 1:1 (so 10 pt text stays 10 pt), the trends sit 3 per row
+    at 1:1, and the five headline cards share one row at 1280 px."""
+    from hivepulse.report import plots
+
+    page = (sample / "retro" / "2026-05-11_2026-05-25" / "retro.html").read_text(encoding="utf-8")
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = chromium(probe, tmp_path, "--virtual-time-budget=5000")
+    found = re.search(r'data-measure="([^"]*)"', dom)
+    assert found, "the probe did not run"
+    measure = json.loads(found.group(1).replace("&quot;", '"'))
+    wide = [(w, r) for cls, w, r in measure["imgs"] if cls == "hp-figure"]
+    trends = [(w, r) for cls, w, r in measure["imgs"] if cls == "hp-trend"]
+    assert len(wide) == 3 and len(trends) == 5
+    assert all(w == plots.CONTENT_WIDTH_PX and abs(r - w) <= 1 for w, r in wide), wide
+    assert all(abs(r - w) / w <= 0.02 for w, r in trends), trends
+    assert len(measure["cards"]) == 5 and len(set(measure["cards"])) == 1  # one row of five
+
+
+def test_headline_renders_without_style_elements(sample):
+    """JupyterLab drops <style> from untrusted outputs: the executed notebook's headline carries only inline
+    styles, with properties JupyterLab's sanitizer keeps."""
+    nb = nbformat.read(sample / "retro" / "2026-05-11_2026-05-25" / "retro.ipynb", as_version=4)
+    headline = next(c for c in nb.cells if c.cell_type == "code" and c.source == "S.headline(r)")
+    html = "".join(str(o.get("data", {}).get("text/html", "")) for o in headline.outputs)
+    assert "<style" not in html and len(re.findall(r'class="hp-card hp-tier-', html)) == 5
+    assert_jupyterlab_styles(html)
 
 
 # ---------------------------------------------------------------------------------------------- planted

@@ -28,7 +28,11 @@ NOTE = f"{XSS} | broken | table `code` [click](javascript:alert(1)) **bold** _em
 PARAGRAPH = "line one\n\n# not a heading\n- not a list"
 WINDOW = ("2026-03-02", "2026-03-16")
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "h4", "p", "em", "i", "b",
-                "small", "br", "code", "section", "div", "ul", "li", "table", "tr", "th", "td", "img"}
+                "small", "br", "code", "section", "div", "ul", "li", "table", "tr", "th", "td", "img", "nav", "a",
+                "span", "details", "summary"}
+LINKS = ("#", "https://dora.dev/")
+"""The only links of the report: its own sections, DORA's Quick Check (and a relative, URL-quoted path to the
+profiling report, which has no scheme)."""
 
 
 class Tags(HTMLParser):
@@ -63,6 +67,9 @@ def assert_no_live_markup(html: str, *, allowed: set[str]) -> Tags:
         assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
         if tag == "img":
             assert str(attrs.get("src", "")).startswith("data:image/png;base64,"), attrs
+        if tag == "a":
+            href = str(attrs.get("href", ""))
+            assert href.startswith(LINKS) or ":" not in href, attrs
         assert not any("javascript:" in str(v) for v in attrs.values()), attrs
     return page
 
@@ -152,8 +159,8 @@ def markdown_html(text: str) -> str:
 def test_readme_has_no_markup_from_data(hostile):
     readme = hostile.readme()
     page = assert_no_live_markup(markdown_html(readme),
-                                 allowed={"h1", "h2", "p", "ul", "li", "table", "thead", "tbody", "tr", "th", "td",
-                                          "code", "strong"})
+                                 allowed={"h1", "h2", "h3", "p", "ul", "li", "table", "thead", "tbody", "tr", "th",
+                                          "td", "code", "strong"})
     text = "".join(page.text)
     for needle in (XSS, SCRIPT, ENV, "[click](javascript:alert(1)) **bold** _em_"):
         assert needle in text, needle
@@ -177,10 +184,13 @@ def test_readme_table_rows_keep_their_cells(hostile):
             cells += 1
         elif token.type == "tr_close":
             row_cells.append(cells)
-    # headline (6 columns: header + 5 rows), profiling findings (3 columns: header + 2), actions (8 columns)
-    assert row_cells[:6] == [6] * 6
-    assert row_cells[6:9] == [3] * 3
-    assert set(row_cells[9:]) == {8} and len(row_cells) > 10
+    # headline (7 columns: header + 5 rows), actions (8 columns: header + items), trends (metric + 2 iterations:
+    # header + 5 rows), the slowest changes (8 columns), the failed deployments (none here)
+    n_actions = len(hostile.actions) + 1
+    assert row_cells[:6] == [7] * 6
+    assert row_cells[6:6 + n_actions] == [8] * n_actions
+    assert row_cells[6 + n_actions:12 + n_actions] == [3] * 6
+    assert set(row_cells[12 + n_actions:]) == {8} and len(row_cells) > 13 + n_actions
 
 
 def test_notebook_markdown_and_records_path_stay_text(hostile, tmp_path):

@@ -78,3 +78,77 @@ def test_trend_points_come_from_the_engines_reports():
     assert [(p.until, p.value, p.n, p.covered) for p in points] == [
         (date(2026, 1, 8), 7.0, 7, False), (date(2026, 1, 15), 7.0, 7, True)]
     assert points[1].ci_low == reports[1].deployment_frequency.ci_low
+
+
+# ---------------------------------------------------------------------------------------------- readability
+
+
+def _texts(fig):
+    out = [t for ax in fig.axes for t in (*ax.texts, ax.title, ax.xaxis.label, ax.yaxis.label,
+                                          *ax.get_xticklabels(), *ax.get_yticklabels()) if t.get_text()]
+    for legend in [*(ax.get_legend() for ax in fig.axes), *fig.legends]:
+        if legend is not None:
+            out += list(legend.get_texts())
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda: plots.trend(HISTORY, "lead_time"),
+    lambda: plots.lead_time_distribution(LEAD),
+    lambda: plots.stage_breakdown(LEAD),
+    lambda: plots.deployment_timeline(DEPS, "2026-05-11", "2026-05-25"),
+])
+def test_text_is_at_least_10_pt_at_the_drawn_size(make):
+    fig = make()
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in _texts(fig)]
+    assert sizes and min(sizes) >= plots.MIN_PT == 10
+
+
+def test_wide_charts_span_the_content_width_and_trends_a_third():
+    for fig in (plots.lead_time_distribution(LEAD), plots.stage_breakdown(LEAD), plots.deployment_timeline(DEPS)):
+        assert round(fig.get_figwidth() * plots.DPI) == plots.CONTENT_WIDTH_PX == 1140
+    assert round(plots.trend(HISTORY, "lead_time").get_figwidth() * plots.DPI) == (1140 - 24) // 3
+
+
+def test_lead_time_ticks_read_in_hours_days_and_weeks():
+    hours = pd.DataFrame({"lead_time_hours": [0.5, 3.0, 30.0, 200.0]})
+    ax = plots.lead_time_distribution(hours).axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert {"1 h", "1 d", "1 w"} <= set(labels) and not [x for x in labels if "10^" in x or "$" in x]
+    assert plots.human_hour_ticks(1, 24) == [(1, "1 h"), (2, "2 h"), (4, "4 h"), (8, "8 h"), (12, "12 h"),
+                                               (24, "1 d")]
+    assert [plots.hours_text(h) for h in (0.75, 5.25, 74.4, 400)] == ["45 min", "5.2 h", "3.1 d", "2.4 w"]
+
+
+def test_stage_breakdown_adds_up_to_the_median():
+    from hivepulse.retro.tables import stage_breakdown
+
+    # lead times 1, 5, 30 h with all four stages (they add up to each lead time) and a 2 h direct push without
+    # pull-request times: median 3.5 h; summed lead time 38 h, of it 2 h unattributed
+    table = pd.concat([LEAD, pd.DataFrame({"lead_time_hours": [2.0]})], ignore_index=True)
+    parts = stage_breakdown(table)
+    assert parts is not None and parts.median_hours == 3.5 and parts.n == 4 and parts.n_with_stages == 3
+    shares = {p.stage: p.share for p in parts.parts}
+    assert shares["coding"] == pytest.approx(3.5 / 38) and shares["pickup"] == pytest.approx(23.2 / 38)
+    assert shares["unattributed"] == pytest.approx(2 / 38)
+    assert sum(p.hours for p in parts.parts) == pytest.approx(parts.median_hours)
+    assert parts.part("pickup").median_hours == 3.0  # the stage's own median (0.2, 3, 20)
+    fig = plots.stage_breakdown(table)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[-1].startswith("unattributed: ") and len(labels) == 5
+
+
+def test_timeline_marks_outages_and_unrecovered_failures_as_red_bands():
+    deps = pd.concat([DEPS, pd.DataFrame({"finished_at": pd.to_datetime(["2026-05-20T10:00Z"]), "failed": [True],
+                                          "kind": ["planned"], "rollback_of": [None],
+                                          "recovered_at": pd.to_datetime([None])})], ignore_index=True)
+    fig = plots.deployment_timeline(deps, "2026-05-11", "2026-05-25")
+    main = fig.axes[1]
+    bands = [p for p in main.patches if p.get_facecolor()[0] > 0.9 and p.get_facecolor()[1] < 0.6]
+    assert len(bands) == 2  # one recovered outage, one never recovered (to the window's end)
+    assert sorted(p.get_hatch() or "" for p in bands) == ["", "//"]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "failed until recovered" in labels and "never recovered" in labels
+    markers = {c.get_label().split(" (")[0] for c in main.collections}
+    assert markers == {"success", "hotfix", "rollback", "failed"}  # shapes tell them apart

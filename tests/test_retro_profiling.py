@@ -272,18 +272,28 @@ def sample():
 def test_evidence_section_in_record_and_report(sample, runs, tmp_path):
     result = analyze(RetroParams(output_dir=str(tmp_path / "retro"), findings=str(runs)), events=sample)
     readme = result.readme()
-    section = readme.split("## Profiling evidence", 1)[1].split("## Follow-up", 1)[0]
-    assert "Run `20260521T000000Z-4`, recorded 2026-05-21 00:00 UTC (the newest run recorded in this iteration)" \
-        in section
-    assert "| problem | memory-naive | hit ratio 0.42 under naive client with memory cache (n=300 lookups), below " \
-        "0.80 |" in section
-    assert "| good news | valkey-pooled | hit ratio 1.00 under pooled client with valkey cache (n=300 lookups)" in section
-    assert "| context | none-naive | p50 412 ms under naive client without cache (n=30, 100 ms upstream) |" in section
+    section = readme.split("## Profiling evidence", 1)[1].split("## Data quality", 1)[0]
+    # at most three lines (issue 13): the run, its problems, the count of the rest; no link without a report
+    assert section.strip().splitlines() == [
+        "- Run 20260521T000000Z-4, recorded 2026-05-21 00:00 UTC (the newest run recorded in this iteration). "
+        "Skipped profiling run broken: unreadable results.json.",
+        "- 2 problem(s), each a candidate action item: hit ratio 0.42 under naive client with memory cache "
+        "(n=300 lookups), below 0.80; 1800 upstream calls per 1,000 requests under naive client with memory "
+        "cache (n=300), above the TTL bound of 20.",
+        "- 6 good-news and 4 other finding(s), listed in metrics.json (profiling).",
+    ]
     record = json.loads(result.record_files()["metrics.json"])["profiling"]
     assert (record["run_id"], record["recorded_at"], record["in_window"]) == (
         "20260521T000000Z-4", "2026-05-21T00:00:00+00:00", True)
+    assert len(record["findings"]) == 12  # every finding stays in the record
     html = S.profiling_evidence_html(result)
-    assert html.count('class="hp-finding"') == len(record["findings"]) and 'data-kind="good"' in html
+    assert html.count("<li>") == 3 and "hp-profiling-report" not in html
+    (runs / "20260521T000000Z-4" / "profiling.html").write_text("<html></html>", encoding="utf-8")
+    linked = analyze(RetroParams(output_dir=str(tmp_path / "retro"), findings=str(runs)), events=sample)
+    assert linked.profiling_report() == "../../profiling/results/20260521T000000Z-4/profiling.html"
+    assert 'href="../../profiling/results/20260521T000000Z-4/profiling.html"' in S.profiling_evidence_html(linked)
+    assert "- Profiling report: [profiling.html](../../profiling/results/20260521T000000Z-4/profiling.html)" \
+        in linked.readme()
     ids = [a.action_id for a in result.candidates]
     assert len(ids) == len(set(ids)) and "raise-cache-hit-ratio" in ids
     assert not any(a.signal == "finding" and a.metric == "upstream_calls_saved" for a in result.candidates)
@@ -296,8 +306,11 @@ def test_todays_runs_do_not_change_the_sample_retro(sample, runs, tmp_path):
     without = analyze(RetroParams(output_dir=str(tmp_path / "b"), findings=""), events=sample)
     assert [a.to_dict() for a in with_runs.actions] == [a.to_dict() for a in without.actions]
     assert with_runs.profiling.run is None
-    assert "- No profiling run for this iteration." in with_runs.readme()
-    assert "No profiling run for this iteration." in S.profiling_evidence_html(with_runs)
+    said = "No profiling run recorded in this iteration [2026-05-11, 2026-05-25) (2 run(s) in results/ were " \
+           "recorded outside it)."
+    assert with_runs.readme().count("No profiling run") == 1 and f"- {said}" in with_runs.readme()
+    html = S.profiling_evidence_html(with_runs)
+    assert html.count("No profiling run") == 1 and said in html  # once, not twice (issue 13)
 
 
 # ---------------------------------------------------------------------------------------------- 7 export

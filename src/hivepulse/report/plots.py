@@ -1,8 +1,12 @@
 """The retro's charts: one function per chart, each returning a :class:`matplotlib.figure.Figure`.
 
-Figures are built on matplotlib's Agg canvas directly (``FigureCanvasAgg``; no pyplot state, no GUI backend), so they render the same in
-a kernel, a test or a server. :func:`png` turns a figure into PNG bytes. Units: hours for durations,
-deployments per week for frequency, fractions for rates (shown as percentages).
+Figures are built on matplotlib's Agg canvas directly (``FigureCanvasAgg``; no pyplot state, no GUI backend),
+so they render the same in a kernel, a test or a server. :func:`png` turns a figure into PNG bytes.
+
+Readability rules (docs/retro.md, "Charts"): the wide charts are drawn at the report's content width
+(:data:`CONTENT_WIDTH_PX` at :data:`DPI`, shown 1:1, so their text is at least :data:`MIN_PT` points at the
+rendered size), the trend charts at a third of it for a 3 x 2 grid; categories are told apart by marker shape
+and label, never by colour alone; times read as hours, days and weeks, not powers of ten.
 """
 
 from __future__ import annotations
@@ -17,13 +21,23 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
 from hivepulse.metrics.tiers import next_tier_cutoff
 from hivepulse.retro.facts import Iteration
-from hivepulse.retro.tables import stage_summary
-from hivepulse.vocabulary import DORA, METRIC_LABEL, STAGES
+from hivepulse.retro.tables import UNATTRIBUTED
+from hivepulse.retro.tables import stage_breakdown as breakdown_of
+from hivepulse.vocabulary import DORA, METRIC_LABEL
 
 DPI = 96
+CONTENT_WIDTH_PX = 1140
+"""Width of the report's content column; wide charts are drawn at this width (shown 1:1)."""
+WIDE = CONTENT_WIDTH_PX / DPI
+TREND_WIDTH = (CONTENT_WIDTH_PX - 2 * 12) / 3 / DPI
+"""A trend chart: a third of the content width (3 per row, 12 px gaps)."""
+MIN_PT = 10
+"""Smallest text in a chart, in points at the rendered size."""
 COLORS = {
     "ok": "#2b6cb0",
     "fail": "#c53030",
@@ -31,10 +45,19 @@ COLORS = {
     "hotfix": "#dd6b20",
     "recovery": "#2f855a",
     "muted": "#718096",
+    "band": "#fc8181",
 }
-STAGE_COLORS = {"coding": "#4299e1", "pickup": "#ed8936", "review": "#9f7aea", "deploy": "#48bb78"}
+STAGE_COLORS = {"coding": "#4299e1", "pickup": "#ed8936", "review": "#9f7aea", "deploy": "#48bb78",
+                 UNATTRIBUTED: "#cbd5e0"}
+STAGE_HATCH = {"coding": "", "pickup": "//", "review": "..", "deploy": "\\\\", UNATTRIBUTED: "xx"}
 PERCENT = tuple(m for m, info in DORA.items() if info.unit == "fraction")
 """Metrics shown as percentages (fractions in the data)."""
+HOUR_TICKS: tuple[tuple[float, str], ...] = (
+    (1 / 60, "1 min"), (5 / 60, "5 min"), (15 / 60, "15 min"), (0.5, "30 min"), (1, "1 h"), (2, "2 h"), (4, "4 h"),
+    (8, "8 h"), (12, "12 h"), (24, "1 d"), (48, "2 d"), (72, "3 d"), (168, "1 w"), (336, "2 w"), (720, "30 d"),
+    (2160, "90 d"), (4320, "180 d"), (8760, "1 y"),
+)
+"""Human ticks for hour axes on a log scale (minutes, hours, days, weeks)."""
 
 
 @dataclass(frozen=True)
@@ -67,27 +90,53 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def png(fig: Figure) -> bytes:
-    """The figure as PNG bytes."""
+    """The figure as PNG bytes (at :data:`DPI`: one inch is 96 CSS pixels, so the page shows it 1:1)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()
 
 
 def _empty(ax: Any, text: str = "no data") -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=COLORS["muted"])
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=COLORS["muted"],
+            fontsize=MIN_PT + 1)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
+def human_hour_ticks(low: float, high: float) -> list[tuple[float, str]]:
+    """The :data:`HOUR_TICKS` within ``[low, high]`` (hours), thinned to at most 8, always including the
+    hour, day and week marks that fall inside."""
+    inside = [(v, t) for v, t in HOUR_TICKS if low <= v <= high]
+    if len(inside) <= 8:
+        return inside
+    keep = {"1 h", "1 d", "1 w"}
+    core = [(v, t) for v, t in inside if t in keep]
+    others = [(v, t) for v, t in inside if t not in keep]
+    step = max(1, len(others) // max(1, 8 - len(core)))
+    return sorted(core + others[::step], key=lambda x: x[0])
+
+
+def hours_text(hours: float) -> str:
+    """``45 min``, ``5.2 h``, ``3.1 d``, ``2.0 w``: a duration in the unit people read it in."""
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    if hours < 24 * 14:
+        return f"{hours / 24:.1f} d"
+    return f"{hours / 168:.1f} w"
+
+
 def trend(points: Sequence[TrendPoint], metric: str, *, tier_edition: str = "2024") -> Figure:
     """One metric over consecutive iterations (oldest first): value with its 95% CI as an error bar; the last
-    point (this iteration) is filled. A dashed line marks the elite cut-off.
+    point (this iteration) is filled. A dashed line marks the elite cut-off (explained in the grid's legend
+    cell, :func:`hivepulse.report.html.trend_legend`).
 
     Each x label is the iteration's end date with its ``n`` below it. A point outside the data
     (``covered`` False, see :class:`hivepulse.retro.coverage.Coverage`) is plotted as no point and labelled
     ``no data``: a zero there would be an artefact of the data's start, not a measurement.
     """
-    fig = new_figure(3.4, 2.5)
+    fig = new_figure(TREND_WIDTH, 2.9)
     ax = fig.add_subplot()
     scale = 100.0 if metric in PERCENT else 1.0
     labels: list[str] = []
@@ -103,31 +152,31 @@ def trend(points: Sequence[TrendPoint], metric: str, *, tier_edition: str = "202
         lo, hi = point.ci_low, point.ci_high
         lows.append(np.nan if lo is None or v is None else max(v - lo, 0) * scale)
         highs.append(np.nan if hi is None or v is None else max(hi - v, 0) * scale)
-    ax.set_title(METRIC_LABEL.get(metric, metric), fontsize=10)
+    ax.set_title(METRIC_LABEL.get(metric, metric), fontsize=MIN_PT + 2)
     if not values or np.all(np.isnan(values)):
         _empty(ax)
         return fig
     x = np.arange(len(values))
     ax.errorbar(x, values, yerr=[lows, highs], fmt="o-", color=COLORS["ok"], ecolor="#a0aec0", capsize=3,
-                markerfacecolor="white", lw=1.2)
-    ax.plot(x[-1:], np.asarray(values)[-1:], "o", color=COLORS["ok"])
+                markerfacecolor="white", lw=1.4, ms=6)
+    ax.plot(x[-1:], np.asarray(values)[-1:], "o", color=COLORS["ok"], ms=7)
     cut = next_tier_cutoff(metric, "high", tier_edition)
     if cut is not None:
-        ax.axhline(cut[1] * scale, ls="--", lw=0.8, color=COLORS["recovery"], label="elite cut-off")
-        ax.legend(fontsize=7, loc="best", frameon=False)
-    ax.set_xticks(x, labels, fontsize=6)
-    ax.set_xlabel("iteration ending (n per iteration)", fontsize=8)
-    ax.set_ylabel(DORA[metric].axis if metric in DORA else "", fontsize=8)
-    ax.tick_params(labelsize=6)
+        ax.axhline(cut[1] * scale, ls="--", lw=1.0, color=COLORS["recovery"])
+    ax.set_xticks(x, labels, fontsize=MIN_PT)
+    ax.set_ylabel(DORA[metric].axis if metric in DORA else "", fontsize=MIN_PT)
+    ax.tick_params(labelsize=MIN_PT)
     ax.set_ylim(bottom=0)
+    ax.grid(axis="y", color="#edf2f7", lw=0.8)
     return fig
 
 
 def lead_time_distribution(lead_times: pd.DataFrame | None) -> Figure:
-    """Histogram of per-change lead time (hours, log-spaced bins) with the median and p90 marked."""
-    fig = new_figure(6.0, 2.8)
+    """Histogram of per-change lead time on a log scale labelled in minutes, hours, days and weeks, with the
+    median and p90 marked."""
+    fig = new_figure(WIDE, 3.1)
     ax = fig.add_subplot()
-    ax.set_title("Lead time per change", fontsize=10)
+    ax.set_title("Lead time per change (commit to production)", fontsize=MIN_PT + 2)
     hours = (
         pd.to_numeric(lead_times["lead_time_hours"], errors="coerce").dropna().to_numpy()
         if lead_times is not None and "lead_time_hours" in lead_times.columns
@@ -136,54 +185,79 @@ def lead_time_distribution(lead_times: pd.DataFrame | None) -> Figure:
     if hours.size == 0:
         _empty(ax, "no change deployed in the iteration (n=0)")
         return fig
-    low = max(hours.min(), 0.05)
-    bins = list(np.geomspace(low, max(hours.max(), low * 1.01), 20))
-    ax.hist(np.clip(hours, low, None), bins=bins, color=COLORS["ok"], alpha=0.8)
+    low = max(hours.min(), 1 / 60)
+    high = max(hours.max(), low * 1.5)
+    bins = list(np.geomspace(low, high, 24))
+    ax.hist(np.clip(hours, low, None), bins=bins, color=COLORS["ok"], alpha=0.85, edgecolor="white", lw=0.5)
     ax.set_xscale("log")
+    ticks = human_hour_ticks(low / 1.2, high * 1.2)
+    ax.xaxis.set_major_locator(FixedLocator([v for v, _ in ticks]))
+    ax.set_xticklabels([t for _, t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     med, p90 = float(np.median(hours)), float(np.percentile(hours, 90))
-    ax.axvline(med, color="black", lw=1.4, label=f"median {med:.1f} h", zorder=4)
-    ax.axvline(p90, color=COLORS["fail"], lw=1.4, ls="--", label=f"p90 {p90:.1f} h", zorder=4)
-    ax.set_xlabel(f"hours from commit to production (log scale), n={hours.size}", fontsize=8)
-    ax.set_ylabel("changes", fontsize=8)
-    ax.legend(fontsize=8, frameon=False)
-    ax.tick_params(labelsize=7)
+    ax.axvline(med, color="black", lw=1.6, label=f"median {hours_text(med)}", zorder=4)
+    ax.axvline(p90, color=COLORS["fail"], lw=1.6, ls="--", label=f"p90 {hours_text(p90)}", zorder=4)
+    ax.set_xlabel(f"time from commit to production (log scale), n={hours.size} changes", fontsize=MIN_PT + 1)
+    ax.set_ylabel("changes", fontsize=MIN_PT + 1)
+    ax.legend(fontsize=MIN_PT + 1, frameon=False, loc="upper left")
+    ax.tick_params(labelsize=MIN_PT + 1)
     return fig
 
 
 def stage_breakdown(lead_times: pd.DataFrame | None) -> Figure:
-    """Where lead time goes for pull-request changes: median hours per stage (coding, pickup, review,
-    deploy) with each stage's share of the summed stage time."""
-    fig = new_figure(6.0, 2.4)
+    """The median lead time as one bar split into coding, pickup, review, deploy and *unattributed*
+    (:func:`hivepulse.retro.tables.stage_breakdown`: time shares, so the parts add up to the median), each
+    part labelled with its hours, share and the stage's own median."""
+    fig = new_figure(WIDE, 2.9)
     ax = fig.add_subplot()
-    summary = stage_summary(lead_times) if lead_times is not None else None
-    ax.set_title("Lead-time breakdown (pull-request changes)", fontsize=10)
-    if summary is None:
-        no_changes = lead_times is None or len(lead_times) == 0
-        _empty(ax, "no change deployed in the iteration" if no_changes else "no pull-request times in the data")
+    ax.set_title("Where the median lead time goes (parts add up to the median)", fontsize=MIN_PT + 2)
+    breakdown = breakdown_of(lead_times) if lead_times is not None else None
+    if breakdown is None:
+        _empty(ax, "no change deployed in the iteration")
         return fig
-    n = summary.get(STAGES[0]).n
-    y = np.arange(len(STAGES))[::-1]
-    medians = [summary.get(s).median_hours for s in STAGES]
-    ax.barh(y, medians, color=[STAGE_COLORS[s] for s in STAGES])
-    for yi, stage, med in zip(y, STAGES, medians, strict=True):
-        ax.text(med, yi, f"  {med:.1f} h median, {summary.get(stage).share:.0%} of stage time", va="center",
-                fontsize=8)
-    ax.set_yticks(y, list(STAGES), fontsize=8)
-    ax.set_xlabel(f"median hours per stage, n={n} changes", fontsize=8)
-    ax.set_xlim(0, max(max(medians) * 1.9, 0.1))
-    ax.tick_params(labelsize=7)
+    if breakdown.n_with_stages == 0 and all(p.share == 0 for p in breakdown.parts if p.stage != UNATTRIBUTED):
+        _empty(ax, "no pull-request times in the data")
+        return fig
+    left = 0.0
+    handles = []
+    for part in breakdown.parts:
+        ax.barh([0], [part.hours], left=left, color=STAGE_COLORS[part.stage], hatch=STAGE_HATCH[part.stage],
+                edgecolor="white", height=0.55)
+        if part.share >= 0.08:
+            ax.text(left + part.hours / 2, 0, f"{part.stage}\n{part.share:.0%}", ha="center", va="center",
+                    fontsize=MIN_PT + 1, color="black",
+                    bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.5})
+        own = f", stage median {hours_text(part.median_hours)}" if part.median_hours is not None else ""
+        handles.append(Patch(facecolor=STAGE_COLORS[part.stage], hatch=STAGE_HATCH[part.stage], edgecolor="white",
+                             label=f"{part.stage}: {hours_text(part.hours)} ({part.share:.0%}){own}"))
+        left += part.hours
+    ax.set_yticks([])
+    ax.set_xlim(0, max(left, 1e-6) * 1.02)
+    ax.set_xlabel(f"hours; median lead time {hours_text(breakdown.median_hours)} of n={breakdown.n} changes "
+                  f"({breakdown.n_with_stages} with all pull-request times)", fontsize=MIN_PT + 1)
+    ax.tick_params(labelsize=MIN_PT + 1)
+    fig.legend(handles=handles, fontsize=MIN_PT, frameon=False, loc="outside lower center", ncol=3)
     return fig
+
+
+def _naive(value: Any) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo else ts
 
 
 def deployment_timeline(
     deployments: pd.DataFrame | None, since: Any = None, until: Any = None
 ) -> Figure:
-    """Deployments of the iteration over time: successes, failures, rollbacks and hotfixes (unplanned),
-    with a green bar from each failure to its recovery."""
-    fig = new_figure(7.0, 2.6)
-    ax = fig.add_subplot()
-    ax.set_title("Deployment timeline", fontsize=10)
+    """The iteration's deployments over time, full content width: deployments per day (successful and
+    failed, hatched) on top; below, one row per kind with distinct markers (success ``|``, hotfix ``^``,
+    rollback ``s``, failed ``X``) and a red band from each failure to its recovery (hatched to the end of the
+    window when it never recovered)."""
+    fig = new_figure(WIDE, 4.2)
+    top, ax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2]})
+    top.set_title("Deployment timeline", fontsize=MIN_PT + 2)
     if deployments is None or deployments.empty:
+        top.set_axis_off()
         _empty(ax, "no deployments in the iteration")
         return fig
     d = deployments.copy()
@@ -192,31 +266,63 @@ def deployment_timeline(
     rollback = d.get("rollback_of", pd.Series(pd.NA, index=d.index)).notna()
     hotfix = d.get("kind", pd.Series("planned", index=d.index)).astype(object).eq("unplanned") & ~rollback
     ok = ~failed & ~rollback & ~hotfix
+    start = _naive(since) if since is not None else t.min().floor("D")
+    end = _naive(until) if until is not None else t.max().ceil("D") + pd.Timedelta(days=1)
+
+    # per day: counts, failed hatched
+    days = t.dt.floor("D")
+    per_day = pd.DataFrame({"day": days, "failed": failed}).groupby("day")["failed"].agg(["size", "sum"])
+    centers = per_day.index + pd.Timedelta(hours=12)
+    top.bar(centers, per_day["size"] - per_day["sum"], width=0.8, color=COLORS["ok"], label="successful")
+    top.bar(centers, per_day["sum"], bottom=per_day["size"] - per_day["sum"], width=0.8, color=COLORS["fail"],
+            hatch="xx", edgecolor="white", label="failed")
+    top.set_ylabel("per day", fontsize=MIN_PT + 1)
+    top.tick_params(labelsize=MIN_PT)
+    top.set_ylim(0, max(1, int(per_day["size"].max())) * 1.45)
+    top.legend(fontsize=MIN_PT, frameon=False, loc="upper right", ncol=2)
+
     rows = {"ok": 0.0, "hotfix": 1.0, "rollback": 2.0, "fail": 3.0}
     series = [
-        ("ok", ok, "o", "success"),
-        ("hotfix", hotfix & ~failed, "^", "hotfix (unplanned)"),
-        ("rollback", rollback & ~failed, "s", "rollback"),
-        ("fail", failed, "X", "failed (caused a failure)"),
+        ("ok", ok, "|", "success", 220),
+        ("hotfix", hotfix & ~failed, "^", "hotfix (unplanned)", 70),
+        ("rollback", rollback & ~failed, "s", "rollback", 60),
+        ("fail", failed, "X", "failed", 90),
     ]
-    for key, mask, marker, label in series:
+    for key, mask, marker, label, size in series:
         if mask.any():
-            ax.scatter(t[mask], np.full(int(mask.sum()), rows[key]), marker=marker, color=COLORS[key], s=28,
-                       label=f"{label} ({int(mask.sum())})", zorder=3)
-    if "recovered_at" in d.columns:
-        rec = pd.to_datetime(d["recovered_at"], utc=True, errors="coerce").dt.tz_localize(None)
-        for start, end in zip(t[failed], rec[failed], strict=True):
-            if pd.notna(end):
-                ax.plot([start, end], [rows["fail"] - 0.25] * 2, color=COLORS["recovery"], lw=3, zorder=2)
-        if (failed & rec.notna()).any():
-            ax.plot([], [], color=COLORS["recovery"], lw=3, label="failure to recovery")
-    ax.set_yticks(list(rows.values()), ["success", "hotfix", "rollback", "failed"], fontsize=8)
-    ax.set_xlabel(f"finish time (UTC), n={len(d)} deployments", fontsize=8)
+            ax.scatter(t[mask], np.full(int(mask.sum()), rows[key]), marker=marker, color=COLORS[key], s=size,
+                       linewidths=1.6 if marker == "|" else 0.6, edgecolors="white" if marker != "|" else None,
+                       label=f"{label} ({int(mask.sum())})", zorder=3, alpha=0.8 if marker == "|" else 1.0)
+    outage = unrecovered = False
+    rec = (pd.to_datetime(d["recovered_at"], utc=True, errors="coerce").dt.tz_localize(None)
+           if "recovered_at" in d.columns else pd.Series(pd.NaT, index=d.index))
+    for begin, stop in zip(t[failed], rec[failed], strict=True):
+        if pd.notna(stop):
+            for axis in (top, ax):
+                axis.axvspan(begin, max(stop, begin + pd.Timedelta(minutes=20)), color=COLORS["band"], alpha=0.7,
+                             zorder=1, lw=0)
+            outage = True
+        else:
+            for axis in (top, ax):
+                axis.axvspan(begin, end, facecolor=COLORS["band"], alpha=0.5, hatch="//", edgecolor=COLORS["fail"],
+                             zorder=1, lw=0)
+            unrecovered = True
+    ax.set_yticks(list(rows.values()), ["success", "hotfix", "rollback", "failed"], fontsize=MIN_PT + 1)
     ax.set_ylim(-0.7, 3.7)
-    if since is not None and until is not None:
-        ax.set_xlim(pd.Timestamp(since).tz_localize(None) if pd.Timestamp(since).tzinfo else pd.Timestamp(since),
-                    pd.Timestamp(until).tz_localize(None) if pd.Timestamp(until).tzinfo else pd.Timestamp(until))
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.autofmt_xdate()
+    ax.set_xlim(start, end)
+    ax.set_xlabel(f"finish time (UTC), n={len(d)} deployments", fontsize=MIN_PT + 1)
+    ax.tick_params(labelsize=MIN_PT)
+    span_days = (end - start) / pd.Timedelta(days=1)
+    step = 1 if span_days <= 16 else 2 if span_days <= 32 else 7
+    ticks = pd.date_range(start.floor("D"), end, freq=f"{step}D")
+    ax.set_xticks(ticks, [f"{x:%a}\n{x:%m-%d}" for x in ticks])
+    ax.grid(axis="x", color="#edf2f7", lw=0.8)
+    handles, labels = list(ax.get_legend_handles_labels()[0]), list(ax.get_legend_handles_labels()[1])
+    if outage:
+        handles.append(Patch(color=COLORS["band"], alpha=0.7))
+        labels.append("failed until recovered")
+    if unrecovered:
+        handles.append(Patch(facecolor=COLORS["band"], hatch="//", edgecolor=COLORS["fail"]))
+        labels.append("never recovered")
+    fig.legend(handles, labels, fontsize=MIN_PT, frameon=False, loc="outside lower center", ncol=6)
     return fig

@@ -69,8 +69,8 @@ def trend_pngs(result: RetroResult) -> list[bytes]:
 
 
 def trends_html(result: RetroResult) -> str:
-    """The five trend charts side by side (wrapping), each an ``<img>`` with the PNG embedded."""
-    return report_html.fragment("trends", result, trends=report_html.pictures(result)["trends"])
+    """The five trend charts in a 3 x 2 grid with a legend cell, each an ``<img>`` with the PNG embedded."""
+    return report_html.section("trends", result)
 
 
 def trends(result: RetroResult) -> HTML:
@@ -78,14 +78,44 @@ def trends(result: RetroResult) -> HTML:
     return _html(trends_html(result))
 
 
-def lead_time(result: RetroResult) -> list[Image]:
-    """Lead-time distribution and the coding / pickup / review / deploy breakdown."""
+def lead_time_html(result: RetroResult) -> str:
+    """Lead-time distribution, the breakdown of the median (stages + unattributed) and the slowest changes."""
+    return report_html.section("lead_time", result)
+
+
+def lead_time(result: RetroResult) -> HTML:
+    """Lead-time distribution, the breakdown of the median and the slowest changes (images with alt texts)."""
+    return _html(lead_time_html(result))
+
+
+def lead_time_pngs(result: RetroResult) -> list[Image]:
+    """The two lead-time charts as PNG display objects."""
     return [_png(data) for data in report_html.pngs(result)["lead_time"]]
 
 
 def timeline(result: RetroResult) -> Image:
-    """Every deployment of the iteration, failures and recoveries marked."""
+    """Every deployment of the iteration, failures and recoveries marked (the PNG alone)."""
     return _png(report_html.pngs(result)["timeline"][0])
+
+
+def deployments_html(result: RetroResult) -> str:
+    """The deployment timeline and the table of failed deployments (what failed them, recovery, changes)."""
+    return report_html.section("deployments", result)
+
+
+def deployments(result: RetroResult) -> HTML:
+    """The deployment timeline and the failed deployments of the iteration."""
+    return _html(deployments_html(result))
+
+
+def what_shipped_html(result: RetroResult) -> str:
+    """The iteration's changes by Conventional Commits type (breaking, features, fixes, then the others)."""
+    return report_html.fragment("shipped", result)
+
+
+def what_shipped(result: RetroResult) -> HTML:
+    """*What shipped*, release-notes style (:func:`hivepulse.retro.shipped.what_shipped`)."""
+    return _html(what_shipped_html(result))
 
 
 # ---------------------------------------------------------------------------------------------- text
@@ -104,8 +134,13 @@ def went_well_html(result: RetroResult) -> str:
 
 
 def went_well(result: RetroResult) -> HTML:
-    """*What went well* and *What to improve*: only significant changes are claimed."""
+    """*What to improve* (the signals behind the action items, tier drops, significant worsenings), the
+    *watch* list and *What went well* (never a metric that dropped a tier or worsened significantly)."""
     return _html(went_well_html(result))
+
+
+story = went_well
+"""*What to improve* / *What went well* (the same as :func:`went_well`)."""
 
 
 def notes_html(result: RetroResult) -> str:
@@ -117,8 +152,8 @@ def team_notes(result: RetroResult) -> HTML:
 
 
 def profiling_evidence_html(result: RetroResult) -> str:
-    """The findings of the profiling run that counts for this iteration (run id, recorded time, scenario,
-    text with n, kind), or "No profiling run for this iteration." with the reason."""
+    """The profiling run that counts for this iteration in at most three lines (which run, its problems, the
+    rest) and a link to its report, or why there is none."""
     return report_html.fragment("profiling", result)
 
 
@@ -164,7 +199,8 @@ def show(objects: Any) -> None:
         display(obj)  # type: ignore[no-untyped-call]
 
 
-__all__ = ["action_items", "actions_html", "data_quality", "followup", "followup_html", "headline",
-           "headline_html", "image", "lead_time", "notes_html", "profiling_evidence", "profiling_evidence_html",
-           "records", "retro", "show", "team_notes", "timeline", "trend_pngs", "trends", "trends_html",
-           "went_well", "went_well_html"]
+__all__ = ["action_items", "actions_html", "data_quality", "deployments", "deployments_html", "followup",
+           "followup_html", "headline", "headline_html", "image", "lead_time", "lead_time_html", "lead_time_pngs",
+           "notes_html", "profiling_evidence", "profiling_evidence_html", "records", "retro", "show", "story",
+           "team_notes", "timeline", "trend_pngs", "trends", "trends_html", "went_well", "went_well_html",
+           "what_shipped", "what_shipped_html"]

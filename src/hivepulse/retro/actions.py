@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hivepulse.metrics.results import JSONObject
+from hivepulse.metrics.results import JSONObject, round_float
 from hivepulse.metrics.tiers import next_tier_cutoff
 from hivepulse.retro.catalog import TARGET_RULES, CatalogEntry, TargetRule, load_catalog
 from hivepulse.retro.facts import Measurement, Signal
@@ -32,6 +32,10 @@ CSV_FIELDS = (
 _FINDING_KEYS = ("measurement", "scenario", "threshold", "better")
 
 
+def _positive(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 @dataclass(frozen=True)
 class ItemDetails:
     """What an item keeps beyond its fields: for a profiling-finding item, the finding it watches
@@ -44,6 +48,10 @@ class ItemDetails:
     threshold: float | None = None
     better: str | None = None
     unmeasured: int | None = None
+    github_issue: int | None = None
+    """The GitHub issue of the item on the team's board (``hivepulse actions sync``), when it has one."""
+    github_assigned: bool | None = None
+    """Whether that issue has an assignee (never who: blameless)."""
 
     @classmethod
     def from_dict(cls, data: object) -> ItemDetails:
@@ -57,6 +65,8 @@ class ItemDetails:
             threshold=data.get("threshold"),
             better=str(data["better"]) if data.get("better") else None,
             unmeasured=int(unmeasured) if isinstance(unmeasured, int) and not isinstance(unmeasured, bool) else None,
+            github_issue=_positive(data.get("github_issue")),
+            github_assigned=data["github_assigned"] if isinstance(data.get("github_assigned"), bool) else None,
         )
 
     def to_dict(self) -> JSONObject:
@@ -66,6 +76,10 @@ class ItemDetails:
                        better=self.better)
         if self.unmeasured is not None:
             out["unmeasured"] = self.unmeasured
+        if self.github_issue is not None:
+            out["github_issue"] = self.github_issue
+        if self.github_assigned is not None:
+            out["github_assigned"] = self.github_assigned
         return out
 
 
@@ -75,7 +89,8 @@ class ActionItem:
 
     ``baseline`` and ``target`` are in the unit of ``watch`` (hours, fraction, deployments per week, count);
     ``comparator`` is one of ``<``, ``<=``, ``>=``, ``>`` or ``measurable``; ``due`` is the next retro date
-    (ISO); ``owner`` is left empty for the team.
+    (ISO); ``owner`` is the catalog entry's ``owner`` (a role or a team; empty until the team sets one), shown
+    through :attr:`owner_text`.
     """
 
     id: str
@@ -116,6 +131,16 @@ class ActionItem:
         values = {k: v for k, v in data.items() if k in known}
         values["details"] = ItemDetails.from_dict(data.get("details"))
         return cls(**values)
+
+    @property
+    def owner_text(self) -> str:
+        """Who takes the item, as every output shows it: the catalog's ``owner`` (a role or a team), else
+        ``assigned on GitHub (#N)`` when its board issue has an assignee (never the login), else ``""``."""
+        if self.owner:
+            return self.owner
+        if self.details.github_issue is not None and self.details.github_assigned:
+            return f"assigned on GitHub (#{self.details.github_issue})"
+        return ""
 
     @property
     def measurement(self) -> str:
@@ -232,10 +257,10 @@ def propose(
                                           better=finding.better)
             else:
                 now = measurements.get(watch)
-                baseline = now.value if now is not None else None
+                baseline = _published(now) if now is not None else None
             prev = previous_measurements.get(watch)
             comparator, target, text = set_target(
-                entry, watch, baseline, tier=tiers.get(watch), previous=prev.value if prev is not None else None,
+                entry, watch, baseline, tier=tiers.get(watch), previous=_published(prev) if prev is not None else None,
                 edition=tier_edition, threshold=finding.threshold if finding is not None else None,
                 declared=finding.better if finding is not None else None,
             )
@@ -261,6 +286,7 @@ def propose(
                 effort=entry.effort,
                 votes=n_votes,
                 score=rice(signal.reach, signal.impact, signal.confidence, entry.effort, n_votes),
+                owner=entry.owner,
                 details=details,
             )
             if key in best:
@@ -274,6 +300,12 @@ def propose(
             item = replace(item, evidence=f"{item.evidence} (and {also[key]} more {what} with the same problem)")
         out.append(item)
     return sorted(out, key=_rank_key)
+
+
+def _published(measurement: Measurement) -> float | None:
+    """A measurement's value as the records print it (a baseline or a previous value is quoted, not judged)."""
+    value = measurement.value
+    return round_float(value) if value is not None and measurement.rounded_in_record else value
 
 
 def _rank_key(item: ActionItem) -> tuple[float, float, str]:
@@ -307,7 +339,8 @@ def select(
                               score=rice(item.reach, item.impact, item.confidence, item.effort, n_votes))
         if now is not None:
             updated = replace(updated, evidence=now.evidence, reach=now.reach, impact=now.impact,
-                              confidence=now.confidence, votes=now.votes, score=now.score)
+                              confidence=now.confidence, votes=now.votes, score=now.score,
+                              owner=now.owner or item.owner)
         kept.append(updated)
     kept.sort(key=lambda i: (i.carried_from or i.id, _rank_key(i)))
     once: dict[str, ActionItem] = {}

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hivepulse.errors import InputError
 from hivepulse.fsio import YamlDocument, load_yaml
@@ -25,6 +25,8 @@ TargetRuleName = Literal["next_tier", "previous", "relative", "at_most", "at_lea
 TARGET_RULES: tuple[str, ...] = ("next_tier", "previous", "relative", "at_most", "at_least", "measurable",
                                  "threshold")
 ENTRY_FIELDS = ("id", "title", "signal", "practice", "effort", "watch", "target")
+OPTIONAL_FIELDS = ("owner",)
+OWNER_CHARS = 80
 SHIPPED = "hivepulse/data/actions.yaml"
 
 
@@ -63,6 +65,17 @@ class CatalogEntry(BaseModel):
     effort: float = Field(gt=0, allow_inf_nan=False)
     watch: str = Field(min_length=1)
     target: TargetRule
+    owner: str = ""
+    """Who takes items of this entry: a role or a team the team writes (``on-call pair``, ``platform team``),
+    never a person (blameless): an e-mail address or an ``@login`` is refused; one line, at most 80 characters."""
+
+    @field_validator("owner")
+    @classmethod
+    def _blameless_owner(cls, value: str) -> str:
+        text = value.strip()
+        if "\n" in text or len(text) > OWNER_CHARS or "@" in text:
+            raise ValueError("not a role or team")
+        return text
 
     def matches(self, signal: Signal) -> bool:
         """Whether this entry answers ``signal`` (same kind, and same metric / stage when given).
@@ -81,6 +94,8 @@ _EXPECTED = {
     "signal": "{kind: " + " | ".join(SIGNAL_KINDS) + ", metric?, stage?}",
     "target": "{rule: " + " | ".join(TARGET_RULES) + ", change?, value?, fallback?}",
     "effort": "> 0",
+    "owner": "a role or a team, e.g. 'on-call pair' (blameless: no person's name, login or e-mail), one line of at "
+             "most 80 characters",
 }
 
 
@@ -125,6 +140,10 @@ def _validate(ident: str, raw: Mapping[str, Any], origin: _Origin) -> CatalogEnt
         return CatalogEntry.model_validate(dict(raw))
     except ValidationError as exc:
         errors = {str(e["loc"][0]): e for e in reversed(exc.errors()) if e["loc"]}
+    if "owner" in errors:
+        where, line = origin.line("owner")
+        raise InputError("bad owner", file=where, line=line, column=f"{ident}.owner", value=raw.get("owner"),
+                         expected=_EXPECTED["owner"])
     for key in _CHECK_ORDER:
         if key not in raw or raw[key] in (None, ""):
             where, _ = origin.line(None)  # a missing field has no line of its own
@@ -136,7 +155,7 @@ def _validate(ident: str, raw: Mapping[str, Any], origin: _Origin) -> CatalogEnt
     key = next(iter(errors))
     where, line = origin.line(key)
     raise InputError("unknown field", file=where, line=line, column=f"{ident}.{key}",
-                     expected=", ".join(ENTRY_FIELDS) + " (or disabled)")
+                     expected=", ".join(ENTRY_FIELDS + OPTIONAL_FIELDS) + " (or disabled)")
 
 
 def load_catalog(override: str | Path | None = None) -> list[CatalogEntry]:
@@ -170,4 +189,4 @@ def load_catalog(override: str | Path | None = None) -> list[CatalogEntry]:
     return [_validate(ident, raw, origins[ident]) for ident, raw in merged.items()]
 
 
-__all__ = ["ENTRY_FIELDS", "TARGET_RULES", "CatalogEntry", "SignalMatch", "TargetRule", "load_catalog"]
+__all__ = ["ENTRY_FIELDS", "OPTIONAL_FIELDS", "OWNER_CHARS", "TARGET_RULES", "CatalogEntry", "SignalMatch", "TargetRule", "load_catalog"]

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from hivepulse.metrics.results import DoraReport, JSONObject
+from hivepulse.metrics.results import DoraReport, JSONObject, round_float
 from hivepulse.vocabulary import STAGES
 
 SignalKind = Literal["below_tier", "regression", "dominant_stage", "big_batches", "unrecovered_failures",
@@ -149,7 +149,7 @@ class Signal:
 
 # ---------------------------------------------------------------------------------------------- claims
 
-ClaimKind = Literal["improved", "regressed", "elite", "streak", "below_tier"]
+ClaimKind = Literal["improved", "regressed", "elite", "streak", "below_tier", "tier_drop", "watch", "action"]
 
 
 @dataclass(frozen=True)
@@ -166,22 +166,27 @@ class Claim:
 
 @dataclass(frozen=True)
 class Claims:
-    """*What went well* and *What to improve*, in the order they are shown."""
+    """*What to improve*, *What went well* and the *watch* list (worse, not significantly), in the order they
+    are shown."""
 
     went_well: list[Claim] = dataclasses.field(default_factory=list)
     to_improve: list[Claim] = dataclasses.field(default_factory=list)
+    watch: list[Claim] = dataclasses.field(default_factory=list)
 
     def section(self, name: str) -> list[Claim]:
-        """``went_well`` or ``to_improve``."""
+        """``went_well``, ``to_improve`` or ``watch``."""
         if name == "went_well":
             return self.went_well
         if name == "to_improve":
             return self.to_improve
+        if name == "watch":
+            return self.watch
         raise KeyError(name)
 
     def to_dict(self) -> JSONObject:
         return {"went_well": [c.to_dict() for c in self.went_well],
-                "to_improve": [c.to_dict() for c in self.to_improve]}
+                "to_improve": [c.to_dict() for c in self.to_improve],
+                "watch": [c.to_dict() for c in self.watch]}
 
 
 # ---------------------------------------------------------------------------------------------- measurements
@@ -197,9 +202,13 @@ class Measurement:
     n: int
     covered: bool = True
     profiling_run: str | None = None
+    rounded_in_record: bool = dataclasses.field(default=False, compare=False)
+    """The value is unrounded here and written rounded (as the JSON contract prints the metric) in
+    ``metrics.json``: the five DORA metrics, whose follow-up compares the exact value."""
 
     def to_dict(self) -> JSONObject:
-        out: JSONObject = {"value": self.value, "n": self.n}
+        value = round_float(self.value) if self.value is not None and self.rounded_in_record else self.value
+        out: JSONObject = {"value": value, "n": self.n}
         if not self.covered:
             out["covered"] = False
         if self.profiling_run is not None:

@@ -57,6 +57,53 @@ def fmt_value(metric: str, value: float | None) -> str:
     return f"{value:.2f}"
 
 
+_NEGATED = {"<": ">=", "<=": ">", ">=": "<", ">": "<="}
+
+
+def _scaled(metric: str) -> tuple[float, str]:
+    """The factor and unit suffix :func:`fmt_value` writes ``metric`` with (for :func:`fmt_pair`)."""
+    symbol = UNIT_SYMBOL.get(metric)
+    if symbol == "%" or metric.endswith("_share") or metric == "upstream_calls_saved":
+        return 100.0, "%"
+    if symbol == "/week":
+        return 1.0, "/week"
+    if symbol == "h" or metric.endswith("_hours_median"):
+        return 1.0, " h"
+    if metric.endswith("_ms"):
+        return 1.0, " ms"
+    if metric in _RATIO_METRICS:
+        return 1.0, "x"
+    return 1.0, ""
+
+
+def fmt_pair(metric: str, value: float, other: float) -> tuple[str, str]:
+    """``value`` and ``other`` written as :func:`fmt_value` does, with more significant digits (up to 12) when
+    that would print two different numbers the same: ``(0.9992, 1)`` -> ``("0.9992 h", "1 h")``, never
+    ``"1.0 h"`` twice. Equal numbers stay as :func:`fmt_value` writes them."""
+    a, b = fmt_value(metric, value), fmt_value(metric, other)
+    if a != b or value == other:
+        return a, b
+    factor, unit = _scaled(metric)
+    for digits in range(3, 13):
+        a, b = f"{value * factor:.{digits}g}", f"{other * factor:.{digits}g}"
+        if a != b:
+            return f"{a}{unit}", f"{b}{unit}"
+    return f"{value * factor!r}{unit}", f"{other * factor!r}{unit}"
+
+
+def comparison_text(metric: str, value: float | None, comparator: str, target: float | None, n: int = 0) -> str:
+    """Why a follow-up verdict is what it is, from the unrounded value: ``0.9992 h < 1 h`` (met),
+    ``1.6 h >= 1 h`` (not met: the negated comparator), ``n=3 >= 1`` for ``measurable`` items; ``""`` when
+    there is nothing to compare (not measurable)."""
+    if comparator == "measurable":
+        return f"n={n} >= 1" if n >= 1 and value is not None else f"n={n} < 1"
+    if value is None or target is None or comparator not in _NEGATED:
+        return ""
+    ok = {"<": value < target, "<=": value <= target, ">=": value >= target, ">": value > target}[comparator]
+    now, then = fmt_pair(metric, value, target)
+    return f"{now} {comparator if ok else _NEGATED[comparator]} {then}"
+
+
 def fmt_ci(metric: str, block: Metric) -> str:
     """``CI 38-70 h`` (the unit once), or ``CI n/a``."""
     low, high = number(block.ci_low), number(block.ci_high)
@@ -78,4 +125,4 @@ def evidence_line(metric: str, block: Metric) -> str:
     )
 
 
-__all__ = ["count", "evidence_line", "fmt_ci", "fmt_value", "number"]
+__all__ = ["comparison_text", "count", "evidence_line", "fmt_ci", "fmt_pair", "fmt_value", "number"]

@@ -38,10 +38,10 @@ from typing import Any, Literal
 
 from hivepulse.errors import InputError
 from hivepulse.fsio import atomic_write_text, read_text_limited
-from hivepulse.metrics.results import JSONObject
+from hivepulse.metrics.results import JSONObject, round_float
 from hivepulse.retro.actions import ActionItem
 from hivepulse.retro.facts import Measurement
-from hivepulse.retro.fmt import fmt_value
+from hivepulse.retro.fmt import comparison_text, fmt_value
 
 LEDGER_VERSION = 1
 FINDING_MAX_UNMEASURED = 2
@@ -91,18 +91,26 @@ class FollowUp:
     def to_dict(self) -> JSONObject:
         return {
             "id": self.id, "action_id": self.action_id, "title": self.title, "watch": self.watch,
-            "then": self.then, "now": self.now, "n_now": self.n_now, "comparator": self.comparator,
+            "then": self.then, "now": round_float(self.now) if self.now is not None else None,
+            "n_now": self.n_now, "comparator": self.comparator,
             "target": self.target, "target_text": self.target_text, "verdict": self.verdict,
             "carried_from": self.carried_from, "carry_count": self.carry_count, "signal": self.signal,
             "unmeasured": self.unmeasured,
         }
 
     @property
+    def why(self) -> str:
+        """The comparison behind the verdict, from the unrounded value: ``0.999 h < 1 h`` (``""`` when not
+        measurable); :func:`hivepulse.retro.fmt.comparison_text`."""
+        return comparison_text(self.watch, self.now, self.comparator, self.target, self.n_now)
+
+    @property
     def summary(self) -> str:
-        """``pickup_hours_median 30 h -> 6.0 h (n=12), target <= 15 h: met``."""
+        """``pickup_hours_median 30 h -> 6.0 h (n=12), target <= 15 h: met (6.0 h <= 15 h)``."""
+        why = f" ({self.why})" if self.why else ""
         return (
             f"{self.watch} {fmt_value(self.watch, self.then)} -> {fmt_value(self.watch, self.now)} "
-            f"(n={self.n_now}), target {self.target_text}: {self.verdict}"
+            f"(n={self.n_now}), target {self.target_text}: {self.verdict}{why}"
         )
 
 
@@ -307,7 +315,8 @@ def carry_over(items: Sequence[ActionItem], followups: Sequence[FollowUp]) -> li
     for item in items:
         if item.id in unmet:
             origin = item.carried_from or item.id.split("/", 1)[0]
-            evidence = f"not met at this retro: {unmet[item.id].summary.removesuffix(': not met')}"
+            follow = unmet[item.id]
+            evidence = f"not met at this retro: {follow.summary.removesuffix(f': not met ({follow.why})')}"
             out.append(replace(item, carried_from=origin, carry_count=item.carry_count + 1, rank=0,
                                evidence=evidence, details=replace(item.details, unmeasured=None)))
     return out

@@ -11,15 +11,17 @@ from hivepulse.vocabulary import STAGES
 
 
 def measurements(report: DoraReport) -> dict[str, Measurement]:
-    """Named values of one iteration (``report`` with its figures as published) that action targets watch.
+    """Named values of one iteration that action targets watch, **unrounded** (``report.exact``, also when
+    ``report`` is published), so a follow-up never judges a rounded value; ``metrics.json`` prints them rounded
+    (:meth:`~hivepulse.retro.facts.Measurement.to_dict`).
 
     Names: the five metrics; ``<stage>_hours_median`` and ``<stage>_share`` for the four stages;
     ``changes_per_deployment`` (median); ``unrecovered_failures`` (count, n = failed deployments). A missing
     value is ``None`` (the follow-up then says *not measurable*).
     """
     out: dict[str, Measurement] = {}
-    for name, metric in report.metrics:
-        out[name] = Measurement(number(metric.value), count(metric.n))
+    for name, metric in report.exact:
+        out[name] = Measurement(number(metric.value), count(metric.n), rounded_in_record=True)
     summary = stage_summary(report.lead_times)
     for stage in STAGES:
         info = summary.get(stage) if summary is not None else None

@@ -5,9 +5,12 @@ ledger are written by :meth:`RetroResult.write` (atomically; :mod:`hivepulse.ret
 from __future__ import annotations
 
 import json
+import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +18,17 @@ from hivepulse.metrics.results import DoraReport, JSONObject
 from hivepulse.model import EventSet
 from hivepulse.retro import actions as act
 from hivepulse.retro import ledger as led
-from hivepulse.retro.facts import Claims, Iteration, Measurement, Signal
+from hivepulse.retro.drilldown import FailedDeployment, SlowChange, failed_deployments, slowest_changes
+from hivepulse.retro.facts import Claim, Claims, Iteration, Measurement, Signal
 from hivepulse.retro.fmt import count, fmt_ci, fmt_value, number
 from hivepulse.retro.notes import Notes
 from hivepulse.retro.params import RetroParams
 from hivepulse.retro.profiling import ProfilingEvidence
 from hivepulse.retro.record import write_record_dir
-from hivepulse.retro.render import render
-from hivepulse.vocabulary import METRIC_LABEL, METRICS, STAGES
+from hivepulse.retro.render import Md, render
+from hivepulse.retro.shipped import Shipped, shipped_in, to_markdown, what_shipped
+from hivepulse.textsafe import short
+from hivepulse.vocabulary import METRIC_LABEL, METRICS, STAGES, polarity
 
 RETRO_SCHEMA = "hivepulse.retro/1"
 KEEP_ON_REWRITE = ("retro.html", "retro.ipynb")
@@ -55,8 +61,43 @@ def change_text(report: DoraReport, metric: str) -> str:
 
 
 @dataclass(frozen=True)
+class Movement:
+    """A metric against the previous iteration, for the headline's arrows: ``arrow`` is the way the value
+    moved (``▲`` up, ``▼`` down, ``=`` unchanged, ``""`` no comparison), ``verdict`` ``better`` / ``worse``
+    (significant, by the metric's polarity) or ``no significant change`` (or why there is no test), ``tone``
+    ``good`` / ``bad`` / ``neutral``, and ``text`` the whole line (``▲ worse than 0.40 h (significant,
+    p=0.012)``)."""
+
+    arrow: str
+    verdict: str
+    tone: str
+    text: str
+
+
+def movement(report: DoraReport, metric: str) -> Movement:
+    """How ``metric`` moved against the previous iteration (:class:`Movement`)."""
+    comp = report.comparison.get(metric) if report.comparison is not None else None
+    if comp is None or comp.p_value is None:
+        return Movement("", "", "neutral", change_text(report, metric))
+    delta, prev = number(comp.delta), number(comp.previous_value)
+    arrow = "" if delta is None else "▲" if delta > 0 else "▼" if delta < 0 else "="
+    prev_txt = fmt_value(metric, prev)
+    p_txt = f"p={comp.p_value:.3f}"
+    if comp.claimed:
+        good = comp.direction == "improved"
+        verdict = "better" if good else "worse"
+        return Movement(arrow, verdict, "good" if good else "bad",
+                        f"{arrow} {verdict} than {prev_txt} (significant, {p_txt})".strip())
+    way = "" if delta is None or delta == 0 or polarity(metric) == 0 else \
+        (" (better)" if delta * polarity(metric) > 0 else " (worse)")
+    start = f"= same as {prev_txt}" if arrow == "=" else f"{arrow} from {prev_txt}{way}".strip()
+    return Movement(arrow, "no significant change", "neutral", f"{start}, no significant change ({p_txt})")
+
+
+@dataclass(frozen=True)
 class HeadlineRow:
-    """One metric's row of the headline: label, value, n, CI (without ``CI``), tier and the change."""
+    """One metric's row of the headline: label, value, n, CI (without ``CI``), tier, the change and how it
+    moved against the previous iteration (:class:`Movement`), and its Quick Check score."""
 
     metric: str
     label: str
@@ -66,6 +107,8 @@ class HeadlineRow:
     tier: str | None
     change: str
     outside: bool = False
+    moved: Movement = field(default_factory=lambda: Movement("", "", "neutral", ""))
+    quick_check: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,8 +181,111 @@ class RetroResult:
                 continue
             b = self.current.metric(m)
             rows.append(HeadlineRow(m, label, fmt_value(m, number(b.value)), count(b.n),
-                                    fmt_ci(m, b).removeprefix("CI "), b.tier, change_text(self.current, m)))
+                                    fmt_ci(m, b).removeprefix("CI "), b.tier, change_text(self.current, m),
+                                    moved=movement(self.current, m), quick_check=self.quick_check_text(m)))
         return rows
+
+    def quick_check_text(self, metric: str) -> str:
+        """``8/10: Less than one day``, ``9.2/10: 7.6% of deployments`` or ``not answered (no value)``."""
+        score = self.current.quick_check.get(metric)
+        if score.score is None:
+            return "not answered (no value)"
+        return f"{score.score:.2g}/10: {score.text}" if score.score < 10 else f"10/10: {score.text}"
+
+    def quick_check_line(self) -> str:
+        """``DORA Quick Check (2025): overall 9.4/10, throughput 9.3, stability 9.4; 2025 benchmark (all
+        industries, mean): 6.7, 6.0, 7.9``, or why there is none."""
+        if not self.is_covered:
+            return "DORA Quick Check (2025): not scored, the iteration lies outside the data."
+        qc = self.current.quick_check
+
+        def num(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.1f}"
+
+        bench = qc.benchmark
+        missing = f" Not answered (no value): {', '.join(METRIC_LABEL[m] for m in qc.missing)}." if qc.missing else ""
+        return (f"DORA Quick Check ({qc.edition}): overall {num(qc.overall)}/10, throughput {num(qc.throughput)}, "
+                f"stability {num(qc.stability)}; {qc.benchmark_name.lower()} in DORA's {qc.edition} research: "
+                f"{bench['overall'].mean:.1f}, {bench['throughput'].mean:.1f}, {bench['stability'].mean:.1f} "
+                f"(mean).{missing}")
+
+    def story(self) -> Claims:
+        """*What to improve* (the signal behind every action item first, then the tier drops, significant
+        worsenings and metrics below high), the *watch* list and *What went well*
+        (:func:`hivepulse.retro.claims.claims`)."""
+        behind = [Claim("action", a.metric, f"Behind action #{a.rank} ({a.title}): {a.evidence}")
+                  for a in self.actions]
+        return Claims(went_well=list(self.claims.went_well), to_improve=behind + list(self.claims.to_improve),
+                      watch=list(self.claims.watch))
+
+    def trend_table(self) -> tuple[list[str], list[tuple[str, list[str]]]]:
+        """The trends as a table: the iterations' end dates (oldest first) and, per metric, its value and n in
+        each (``no data`` outside the data)."""
+        its = self.iterations
+        heads = [it.report.window.until.date().isoformat() for it in its]
+        rows = []
+        for m in METRICS:
+            cells = []
+            for it in its:
+                b = it.report.metric(m)
+                cells.append(f"{fmt_value(m, number(b.value))} (n={b.n})" if it.covered else "no data")
+            rows.append((METRIC_LABEL[m], cells))
+        return heads, rows
+
+    def profiling_report(self) -> str | None:
+        """The profiling run's HTML report (``profiling.html`` in its run directory) relative to this record
+        directory, URL-quoted, when it exists; ``None`` otherwise."""
+        run = self.profiling.run
+        if run is None or not self.params.findings:
+            return None
+        base = Path(self.params.findings)
+        run_dir = base if self.profiling.explicit else base / run.run_id
+        if base.name == "results.json":
+            run_dir = base.parent
+        page = run_dir / "profiling.html"
+        if not page.is_file():
+            return None
+        rel = os.path.relpath(page.resolve(), self.record_dir.resolve())
+        return urllib.parse.quote(Path(rel).as_posix())
+
+    def profiling_lines(self) -> list[str]:
+        """The profiling evidence in at most three lines: which run (or why none), its problems (the ones
+        that become action items), and how many good-news and context findings the profiling report holds."""
+        ev = self.profiling
+        run = ev.run
+        if run is None:
+            return [short(n, 300) for n in ev.notes[:3]] or ["No profiling run for this iteration."]
+        how = "named explicitly" if ev.explicit else "the newest run recorded in this iteration"
+        first = f"Run {run.run_id}, recorded {run.recorded_text} ({how})."
+        if ev.notes:
+            first += " " + " ".join(ev.notes)
+        problems = [f for f in run.findings if f.kind == "problem"]
+        if problems:
+            shown = "; ".join(short(f.n_text(), 120) for f in problems[:2])
+            more = f" and {len(problems) - 2} more" if len(problems) > 2 else ""
+            second = f"{len(problems)} problem(s), each a candidate action item: {shown}{more}."
+        else:
+            second = "No problem found (no profiling action item)."
+        good = sum(f.kind == "good" for f in run.findings)
+        rest = len(run.findings) - len(problems) - good
+        where = "in the profiling report" if self.profiling_report() else "in metrics.json (profiling)"
+        third = f"{good} good-news and {rest} other finding(s), listed {where}."
+        return [short(first, 300), second, third]
+
+    @cached_property
+    def shipped(self) -> Shipped:
+        """What this iteration shipped (:func:`hivepulse.retro.shipped.shipped_in`); nothing outside the data."""
+        return shipped_in(self.current, self.events) if self.is_covered else what_shipped([])
+
+    @cached_property
+    def failed_deployments(self) -> list[FailedDeployment]:
+        """The iteration's failed deployments with what failed them (:mod:`hivepulse.retro.drilldown`)."""
+        return failed_deployments(self.current) if self.is_covered else []
+
+    @cached_property
+    def slowest_changes(self) -> list[SlowChange]:
+        """The iteration's slowest changes (:mod:`hivepulse.retro.drilldown`)."""
+        return slowest_changes(self.current, self.events) if self.is_covered else []
 
     def data_quality_notes(self) -> list[str]:
         """Source notes, the engine's data-quality notes and the retro's own (no stage data, etc.)."""
@@ -184,13 +330,14 @@ class RetroResult:
             "history": [_history_entry(it) for it in self.history],
             "measurements": {name: m.to_dict() for name, m in self.measurements.items()},
             "signals": [s.to_dict() for s in self.signals],
-            "claims": self.claims.to_dict(),
+            "claims": self.story().to_dict(),
             "followups": [f.to_dict() for f in self.followups],
             "pending": [a.to_dict() for a in self.pending],
             "previous_iteration": self.previous_iteration,
             "notes": [n.to_dict() for n in self.notes.items],
             "data_quality_notes": [note for note in self.data_quality_notes()],
             "profiling": self.profiling.to_dict(),
+            "shipped": self.shipped.to_dict(),
         }
 
     def actions_record(self) -> JSONObject:
@@ -203,7 +350,10 @@ class RetroResult:
 
     def readme(self) -> str:
         """``README.md``: the retro record in Markdown (template ``hivepulse/retro/templates/readme.md``)."""
-        return render("readme.md", r=self, headline=self.headline(), kind_label=finding_kind_label)
+        link = self.profiling_report()
+        return render("readme.md", r=self, headline=self.headline(), kind_label=finding_kind_label,
+                      story=self.story(), fmt_value=fmt_value, shipped_md=Md(to_markdown(self.shipped, level=3)),
+                      profiling_link=Md(f"[profiling.html]({link})") if link else None)
 
     def record_files(self) -> dict[str, str]:
         """File name -> text of the iteration's record directory."""
@@ -248,5 +398,5 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-__all__ = ["FINDING_KIND_LABEL", "KEEP_ON_REWRITE", "OUTSIDE_TEXT", "RETRO_SCHEMA", "HeadlineRow", "RetroResult",
-           "change_text", "finding_kind_label"]
+__all__ = ["FINDING_KIND_LABEL", "KEEP_ON_REWRITE", "OUTSIDE_TEXT", "RETRO_SCHEMA", "HeadlineRow", "Movement",
+           "RetroResult", "change_text", "finding_kind_label", "movement"]

@@ -3,6 +3,8 @@ unrecovered failures (rules in docs/action-items.md)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from hivepulse.metrics.results import DoraReport
@@ -40,6 +42,71 @@ def stage_summary(lead_times: pd.DataFrame) -> StageShares | None:
     return StageShares(**stats)
 
 
+@dataclass(frozen=True)
+class StagePart:
+    """One part of the lead-time breakdown: its share of all counted lead time and its length on the bar
+    (share x the median lead time), with the stage's own median over the changes that have it."""
+
+    stage: str
+    share: float
+    hours: float
+    median_hours: float | None
+    n: int
+
+
+@dataclass(frozen=True)
+class StageBreakdown:
+    """The median lead time split into the four stages and an *unattributed* part, so the parts add up to the
+    median (docs/retro.md, "Lead time"): ``parts`` are the stages then ``unattributed`` (time of changes or
+    spans without pull-request times)."""
+
+    median_hours: float
+    n: int
+    n_with_stages: int
+    parts: tuple[StagePart, ...]
+
+    def part(self, stage: str) -> StagePart:
+        return next(p for p in self.parts if p.stage == stage)
+
+
+UNATTRIBUTED = "unattributed"
+
+
+def stage_breakdown(lead_times: pd.DataFrame) -> StageBreakdown | None:
+    """The breakdown of the iteration's median lead time (``None`` without counted changes).
+
+    Medians do not add (the median of sums is not the sum of medians), so the bar is built from **time
+    shares**: a stage's share is the sum of its hours over every counted change (0 where a change has no
+    time for it) divided by the sum of all lead times; *unattributed* is the rest (direct pushes, missing or
+    negative pull-request times). Each part is drawn as ``share x median lead time``, so the parts add up to
+    the median exactly. The stages' own medians (over the changes that have that stage) are kept beside.
+    """
+    if lead_times.empty or "lead_time_hours" not in lead_times.columns:
+        return None
+    lead = pd.to_numeric(lead_times["lead_time_hours"], errors="coerce").astype(float)
+    keep = lead.notna() & (lead >= 0)
+    lead = lead[keep]
+    if lead.empty:
+        return None
+    median = float(lead.median())
+    total = float(lead.sum())
+    parts: list[StagePart] = []
+    attributed = 0.0
+    for stage in STAGES:
+        col = f"{stage}_hours"
+        hours = (pd.to_numeric(lead_times.loc[keep.to_numpy(), col], errors="coerce").astype(float).clip(lower=0)
+                 if col in lead_times.columns else pd.Series([], dtype=float))
+        known = hours.dropna()
+        share = float(known.sum() / total) if total > 0 else 0.0
+        attributed += share
+        parts.append(StagePart(stage, share, share * median, float(known.median()) if len(known) else None,
+                               len(known)))
+    rest = max(0.0, 1.0 - attributed) if total > 0 else 1.0
+    parts.append(StagePart(UNATTRIBUTED, rest, rest * median, None, 0))
+    with_stages = len(stage_table(lead_times))
+    return StageBreakdown(median, len(lead), with_stages, tuple(parts))
+
+
 def batch_sizes(report: DoraReport) -> pd.Series:
     """Changes per counted deployment of the iteration (the deployments table's ``changes`` column)."""
     frame = report.deployments
@@ -58,4 +125,5 @@ def failed_unrecovered(report: DoraReport) -> tuple[int, int]:
     return len(recoveries), int((status == "unrecovered").sum())
 
 
-__all__ = ["batch_sizes", "failed_unrecovered", "stage_summary", "stage_table"]
+__all__ = ["UNATTRIBUTED", "StageBreakdown", "StagePart", "batch_sizes", "failed_unrecovered", "stage_breakdown",
+           "stage_summary", "stage_table"]
