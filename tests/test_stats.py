@@ -162,3 +162,63 @@ def test_one_bootstrap_median_implementation_for_engine_and_harness():
         for seed in (0, 7):
             assert bench_stats.bootstrap_median_ci(values, n_boot=400, seed=seed) == pytest.approx(
                 stats.bootstrap_median_ci(values, n_boot=400, seed=seed), rel=1e-12, abs=0)
+
+
+# ---------------------------------------------------------------------------------------------- scipy.stats parity
+# hivepulse.stats computes its intervals and tests without importing scipy.stats (a second of every retro
+# kernel's start); these check that it gives scipy.stats's numbers on many random inputs.
+
+
+def test_no_scipy_stats_import():
+    import subprocess
+    import sys
+
+    code = "import sys, hivepulse.stats; print('scipy.stats' in sys.modules, 'scipy.special' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False False"
+
+
+def test_intervals_equal_scipy_stats():
+    from scipy import stats as st
+
+    for k, n in [(0, 1), (1, 1), (0, 20), (1, 20), (7, 55), (10, 132), (50, 50), (3, 1000)]:
+        ci = st.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        low, high = stats.wilson(k, n)
+        assert low == pytest.approx(min(max(0.0, ci.low), k / n), abs=1e-15)
+        assert high == pytest.approx(max(min(1.0, ci.high), k / n), abs=1e-15)
+    for k in [*range(0, 60), 72, 130, 511, 1000, 4999, 20_000, 250_000]:
+        for alpha in (0.05, 0.01, 0.2):
+            low, high = stats.garwood(k, alpha=alpha)
+            assert low == pytest.approx(0.0 if k == 0 else st.chi2.ppf(alpha / 2, 2 * k) / 2, rel=1e-12)
+            assert high == pytest.approx(st.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2, rel=1e-12)
+    for k, n, p in [(3, 10_000, 0.5), (4_900, 10_000, 0.5), (40, 60, 0.3), (0, 5, 0.5), (5, 5, 0.5)]:
+        assert stats.poisson_rate_test(k, p, n - k, 1 - p).p_value == pytest.approx(
+            st.binomtest(k, n, p).pvalue, rel=1e-9, abs=1e-15)
+    for n in (1, 2, 5, 10, 99, 5001, 100_000):
+        assert stats._binom_ppf(0.025, n) == int(st.binom.ppf(0.025, n, 0.5)), n
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tests_equal_scipy_stats(seed):
+    from scipy import stats as st
+
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        n1, n2 = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+        k1, k2 = int(rng.integers(0, n1 + 1)), int(rng.integers(0, n2 + 1))
+        want = st.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue
+        assert stats.fisher(k1, n1, k2, n2).p_value == pytest.approx(want, rel=1e-9, abs=1e-15)
+        t1, t2 = float(rng.choice([7.0, 14.0, 28.0])), float(rng.choice([7.0, 14.0, 10.5]))
+        if k1 + k2:
+            want = st.binomtest(k1, k1 + k2, t1 / (t1 + t2)).pvalue
+            assert stats.poisson_rate_test(k1, t1, k2, t2).p_value == pytest.approx(want, rel=1e-9, abs=1e-15)
+        small, big = int(rng.integers(1, 9)), int(rng.integers(1, 60))
+        for a, b in [(rng.exponential(5, small), rng.exponential(7, big)),  # exact (no ties, one side <= 8)
+                     (rng.exponential(5, big + 9), rng.exponential(7, 12)),  # asymptotic
+                     (rng.integers(0, 4, small).astype(float), rng.integers(0, 4, big).astype(float))]:  # ties
+            res = st.mannwhitneyu(a, b, alternative="two-sided")
+            got = stats.mann_whitney(a, b)
+            assert got.p_value == pytest.approx(float(res.pvalue), rel=1e-9, abs=1e-15)
+            assert got.shift == int(np.sign(res.statistic - a.size * b.size / 2))
+    same = np.full(5, 2.0)
+    assert stats.mann_whitney(same, same).p_value == st.mannwhitneyu(same, same).pvalue == 1.0

@@ -12,6 +12,13 @@ Pure functions over numpy arrays; no I/O. Conventions:
 - rates use the Wilson score interval (``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``),
   counts the exact Poisson (Garwood) interval.
 
+The intervals and tests are computed with the standard library (``math``, ``statistics.NormalDist``), numpy and
+exact integer arithmetic, not with scipy: importing ``scipy.stats`` costs about a second of every retro kernel and
+``scipy.special`` a third of one (only the order-statistic CI of more than 5,000 values imports
+``scipy.special``). Each one gives the numbers ``scipy.stats`` gives (same rules: ``binomtest``,
+``fisher_exact``, ``mannwhitneyu(method="auto")``, ``chi2.ppf``, ``binom.ppf``); ``tests/test_stats.py`` checks
+them against ``scipy.stats`` on many random inputs.
+
 One implementation each: the profiling harness reads its percentiles, medians and bootstrap CIs from here too.
 
 The exact rules are documented in ``docs/metrics.md``.
@@ -19,10 +26,12 @@ The exact rules are documented in ``docs/metrics.md``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats as _st
 
 BOOTSTRAP_MAX_N = 5000
 """Above this many values the median CI uses order statistics instead of the bootstrap."""
@@ -110,8 +119,8 @@ def order_statistic_median_ci(values: object, *, alpha: float = 0.05) -> tuple[f
     if n == 0:
         return None
     # smallest k with P(B <= k) >= alpha/2; then P(B <= k-1) < alpha/2, so r = k.
-    k = int(_st.binom.ppf(alpha / 2, n, 0.5))
-    if _st.binom.cdf(k, n, 0.5) <= alpha / 2:  # ppf rounding guard: take the largest valid rank
+    k = _binom_ppf(alpha / 2, n)
+    if _binom_cdf(k, n) <= alpha / 2:  # ppf rounding guard: take the largest valid rank
         k += 1
     r = max(1, k)
     s = n - r + 1
@@ -143,16 +152,23 @@ def wilson(k: int, n: int, *, alpha: float = 0.05) -> tuple[float, float] | None
     ``z = Phi^-1(1 - alpha/2)``, ``(p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``."""
     if n <= 0:
         return None
-    ci = _st.binomtest(int(k), int(n)).proportion_ci(confidence_level=1 - alpha, method="wilson")
+    k, n = int(k), int(n)
     p = k / n
-    low, high = max(0.0, float(ci.low)), min(1.0, float(ci.high))
+    z = _NORMAL.inv_cdf(0.5 + 0.5 * (1 - alpha))
+    denom = 2 * (n + z**2)
+    center = (2 * n * p + z**2) / denom
+    delta = z / denom * math.sqrt(4 * n * p * (1 - p) + z**2)
+    lo = 0.0 if k == 0 else center - delta
+    hi = 1.0 if k == n else center + delta
+    low, high = max(0.0, float(lo)), min(1.0, float(hi))
     return min(low, p), max(high, p)
 
 
 def garwood(k: int, *, alpha: float = 0.05) -> tuple[float, float]:
     """Exact (Garwood) Poisson interval for a count ``k``: ``[chi2(a/2, 2k)/2, chi2(1-a/2, 2k+2)/2]``."""
-    low = 0.0 if k == 0 else float(_st.chi2.ppf(alpha / 2, 2 * k)) / 2
-    high = float(_st.chi2.ppf(1 - alpha / 2, 2 * k + 2)) / 2
+    # chi2.ppf(q, df) / 2 is the q-quantile of Gamma(df / 2): the inverse of the regularized incomplete gamma
+    low = 0.0 if k == 0 else _gamma_ppf(k, alpha / 2)
+    high = _gamma_ppf(k + 1, 1 - alpha / 2)
     return low, high
 
 
@@ -173,19 +189,19 @@ def mann_whitney(current: object, previous: object) -> TestResult:
     a, b = as_array(current), as_array(previous)
     if a.size == 0 or b.size == 0:
         return TestResult("mann-whitney-u", None, 0)
-    res = _st.mannwhitneyu(a, b, alternative="two-sided")
+    u1, p = _mann_whitney(a, b)
     centre = a.size * b.size / 2
-    shift = int(np.sign(res.statistic - centre))
-    return TestResult("mann-whitney-u", float(res.pvalue), shift)
+    shift = int(np.sign(u1 - centre))
+    return TestResult("mann-whitney-u", p, shift)
 
 
 def fisher(k1: int, n1: int, k2: int, n2: int) -> TestResult:
     """Fisher's exact two-sided test on the 2x2 table ``[[k1, n1-k1], [k2, n2-k2]]``."""
     if n1 <= 0 or n2 <= 0:
         return TestResult("fisher-exact", None, 0)
-    res = _st.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]], alternative="two-sided")
+    p = _fisher_two_sided(int(k1), int(n1) - int(k1), int(k2), int(n2) - int(k2))
     shift = int(np.sign(k1 * n2 - k2 * n1))  # sign of k1/n1 - k2/n2 without division
-    return TestResult("fisher-exact", float(res.pvalue), shift)
+    return TestResult("fisher-exact", p, shift)
 
 
 def poisson_rate_test(k1: int, t1: float, k2: int, t2: float) -> TestResult:
@@ -196,6 +212,175 @@ def poisson_rate_test(k1: int, t1: float, k2: int, t2: float) -> TestResult:
     """
     if k1 + k2 == 0 or t1 <= 0 or t2 <= 0:
         return TestResult("poisson-exact-conditional", None, 0)
-    res = _st.binomtest(k1, k1 + k2, t1 / (t1 + t2), alternative="two-sided")
+    p = _binom_two_sided(int(k1), int(k1 + k2), t1 / (t1 + t2))
     shift = int(np.sign(k1 * t2 - k2 * t1))
-    return TestResult("poisson-exact-conditional", float(res.pvalue), shift)
+    return TestResult("poisson-exact-conditional", p, shift)
+
+
+# ---------------------------------------------------------------------------------------------- exact parts
+# The rules of scipy.stats (1.17) for the same inputs, computed with scipy.special and exact integers.
+
+
+_NORMAL = NormalDist()
+_TINY = 1e-300
+
+
+def _gamma_p(a: float, x: float) -> float:
+    """The regularized lower incomplete gamma function P(a, x) (series below a + 1, continued fraction above)."""
+    if x <= 0:
+        return 0.0
+    log_front = -x + a * math.log(x) - math.lgamma(a)
+    if x < a + 1:
+        term = total = 1.0 / a
+        ap = a
+        for _ in range(100_000):
+            ap += 1
+            term *= x / ap
+            total += term
+            if abs(term) < abs(total) * 1e-17:
+                break
+        return min(1.0, total * math.exp(log_front))
+    b = x + 1 - a
+    c, d = 1 / _TINY, 1 / b
+    h = d
+    for i in range(1, 100_000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = _TINY if abs(d) < _TINY else d
+        c = b + an / c
+        c = _TINY if abs(c) < _TINY else c
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < 1e-17:
+            break
+    return max(0.0, 1 - math.exp(log_front) * h)
+
+
+def _gamma_ppf(a: float, q: float) -> float:
+    """The q-quantile of Gamma(a, 1) (``scipy.special.gammaincinv(a, q)``): Newton steps on P(a, x) = q from
+    the Wilson-Hilferty start, kept inside a bracket, to the last bits."""
+    z = _NORMAL.inv_cdf(q)
+    x = max(a * (1 - 1 / (9 * a) + z * math.sqrt(1 / (9 * a))) ** 3, 1e-8)
+    lo, hi = 0.0, math.inf
+    for _ in range(200):
+        f = _gamma_p(a, x) - q
+        if f < 0:
+            lo = x
+        else:
+            hi = x
+        density = math.exp(-x + (a - 1) * math.log(x) - math.lgamma(a))
+        step = f / density if density > 0 else math.inf
+        nxt = x - step
+        if not lo < nxt < hi:  # outside the bracket: bisect (or grow the bracket)
+            nxt = (lo + hi) / 2 if math.isfinite(hi) else 2 * x
+        if abs(nxt - x) <= 1e-15 * abs(nxt):
+            return nxt
+        x = nxt
+    return x
+
+
+def _log_factorials(n: int) -> np.ndarray:
+    """``log(i!)`` for i = 0..n (``math.lgamma``, accurate to the last bits)."""
+    return np.fromiter((math.lgamma(i + 1) for i in range(n + 1)), dtype=float, count=n + 1)
+
+
+def _binom_cdf(k: int, n: int, p: float = 0.5) -> float:
+    """P(B <= k) for B ~ Binomial(n, p) (``scipy.special.bdtr``; only the order-statistic CI of more than
+    5,000 values needs it, so scipy.special is imported here, not with this module)."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    from scipy import special
+
+    return float(special.bdtr(k, n, p))
+
+
+def _binom_ppf(q: float, n: int, p: float = 0.5) -> int:
+    """The smallest k with P(B <= k) >= q (as ``scipy.stats.binom.ppf``), by bisection."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _binom_cdf(mid, n, p) >= q:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _binom_two_sided(k: int, n: int, p: float) -> float:
+    """``scipy.stats.binomtest(k, n, p).pvalue`` (two-sided): the probability of every outcome at most as
+    likely as ``k`` (relative tolerance 1e-7), 1 when ``k == p n``."""
+    if k == p * n:
+        return 1.0
+    x = np.arange(n + 1, dtype=float)
+    log_fact = _log_factorials(n)
+    log_pmf = log_fact[n] - log_fact - log_fact[::-1] + x * math.log(p) + (n - x) * math.log1p(-p)
+    pmf = np.exp(log_pmf)
+    return float(min(1.0, pmf[pmf <= pmf[k] * (1 + 1e-7)].sum()))
+
+
+def _fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
+    """``scipy.stats.fisher_exact([[a, b], [c, d]]).pvalue`` (two-sided), exactly: the hypergeometric
+    probability of every table with the same margins at most as likely as this one (weights are integers,
+    so ties are exact)."""
+    row1, row2, col1 = a + b, c + d, a + c
+    if 0 in (row1, row2, col1, b + d):
+        return 1.0
+    support = range(max(0, col1 - row2), min(col1, row1) + 1)
+    weights = {x: math.comb(row1, x) * math.comb(row2, col1 - x) for x in support}
+    observed = weights[a]
+    total = sum(weights.values())
+    return float(min(Fraction(1), Fraction(sum(w for w in weights.values() if w <= observed), total)))
+
+
+def _ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks (1-based) of ``values`` and the sizes of its groups of ties."""
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    sizes = np.diff(np.r_[starts, values.size])
+    average = starts + (sizes + 1) / 2  # mean of the 1-based ranks start+1 .. start+size
+    ranks = np.empty(values.size)
+    ranks[order] = np.repeat(average, sizes)
+    return ranks, sizes
+
+
+def _u_counts(n1: int, n2: int) -> list[int]:
+    """How many of the ``comb(n1 + n2, n1)`` arrangements give U = 0, 1, ..., n1 n2 (the coefficients of the
+    Gaussian binomial coefficient), exactly."""
+    k, n = min(n1, n2), n1 + n2
+    poly = [1]
+    for i in range(1, k + 1):  # multiply by (1 - q^(n - k + i)), then divide by (1 - q^i)
+        step = n - k + i
+        grown = poly + [0] * step
+        for j in range(len(poly)):
+            grown[j + step] -= poly[j]
+        for j in range(i, len(grown)):
+            grown[j] += grown[j - i]
+        poly = grown[: len(grown) - i]
+    return poly[: n1 * n2 + 1]
+
+
+def _mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """``(U1, p)`` of ``scipy.stats.mannwhitneyu(a, b, alternative="two-sided")`` (``method="auto"``: exact
+    when one sample has at most 8 values and there are no ties, else the normal approximation with the tie
+    correction and the continuity correction)."""
+    n1, n2 = a.size, b.size
+    ranks, ties = _ranks(np.concatenate([a, b]))
+    u1 = float(ranks[:n1].sum() - n1 * (n1 + 1) / 2)
+    u = max(u1, n1 * n2 - u1)
+    if (n1 <= 8 or n2 <= 8) and not (ties > 1).any():
+        counts = _u_counts(n1, n2)
+        tail = sum(counts[: int(n1 * n2 - u) + 1])
+        p = 2 * tail / math.comb(n1 + n2, n1)
+    else:
+        n = n1 + n2
+        tie_term = float(((ties.astype(float) ** 3) - ties).sum())
+        sigma = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+        numerator = u - n1 * n2 / 2 - 0.5
+        z = numerator / sigma if sigma > 0 else math.copysign(math.inf, numerator)  # all tied: -inf, p = 1
+        p = 2 * (0.5 * math.erfc(z / math.sqrt(2)))  # 2 x the normal survival function at z
+    return u1, float(min(max(p, 0.0), 1.0))

@@ -16,16 +16,18 @@ import dataclasses
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias, TypeVar
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 from hivepulse.metrics import quickcheck
-from hivepulse.metrics.config import MetricsConfig
 from hivepulse.metrics.tiers import Tier
-from hivepulse.metrics.window import Window, iso
 from hivepulse.vocabulary import METRICS
+
+if TYPE_CHECKING:  # the typed results need no pandas to be named: the retro's records and the `hivepulse
+    # retro` checks import them before any engine runs (pandas costs a third of a second to import)
+    import pandas as pd
+
+    from hivepulse.metrics.config import MetricsConfig
+    from hivepulse.metrics.window import Window
 
 SCHEMA_ID = "hivepulse.metrics/1"
 JSON: TypeAlias = "None | bool | int | float | str | list[JSON] | dict[str, JSON]"
@@ -382,22 +384,30 @@ class DoraReport:
 def json_safe(obj: Any) -> Any:
     """``obj`` (dicts, lists, tuples, scalars, numpy scalars, timestamps) as JSON-safe values: floats rounded
     (:func:`round_float`), NaN and infinities ``None``, timestamps ISO 8601 UTC, anything else ``str``."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        x = float(obj)
-        return None if not math.isfinite(x) else round_float(x)
-    if isinstance(obj, pd.Timestamp):
-        return iso(obj)
-    if obj is None or obj is pd.NA or obj is pd.NaT:
-        return None
-    return obj if isinstance(obj, str) else str(obj)
+    import numpy as np
+    import pandas as pd
+
+    from hivepulse.metrics.window import iso
+
+    def safe(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): safe(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [safe(v) for v in value]
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        if isinstance(value, int | np.integer):
+            return int(value)
+        if isinstance(value, float | np.floating):
+            x = float(value)
+            return None if not math.isfinite(x) else round_float(x)
+        if isinstance(value, pd.Timestamp):
+            return iso(value)
+        if value is None or value is pd.NA or value is pd.NaT:
+            return None
+        return value if isinstance(value, str) else str(value)
+
+    return safe(obj)
 
 
 __all__ = [

@@ -10,14 +10,16 @@ or a bad value is an :class:`~hivepulse.errors.InputError` (exit 2) naming the f
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hivepulse.errors import InputError
-from hivepulse.fsio import YamlDocument, load_yaml
+from hivepulse.fsio import YamlDocument
 from hivepulse.retro.configfile import read_document
 from hivepulse.retro.facts import SIGNAL_KINDS, Signal, SignalKind
 
@@ -158,13 +160,22 @@ def _validate(ident: str, raw: Mapping[str, Any], origin: _Origin) -> CatalogEnt
                      expected=", ".join(ENTRY_FIELDS + OPTIONAL_FIELDS) + " (or disabled)")
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> YamlDocument:
+    """The shipped catalog, parsed once per process with PyYAML's C safe loader (trusted package data, tested:
+    it needs no size limits or line numbers, and the pure-Python loader with line tracking took a tenth of a
+    second of every retro). A team's ``actions.yaml`` is read with :func:`hivepulse.fsio.load_yaml`."""
+    text = resources.files("hivepulse").joinpath("data/actions.yaml").read_text(encoding="utf-8")
+    data = yaml.load(text, Loader=yaml.CSafeLoader) if hasattr(yaml, "CSafeLoader") else yaml.safe_load(text)
+    return YamlDocument(data, SHIPPED, {})
+
+
 def load_catalog(override: str | Path | None = None) -> list[CatalogEntry]:
     """The shipped catalog, with ``override`` (a team's ``retro/actions.yaml``) applied when it exists.
 
     Raises :class:`InputError` (exit 2) naming the file, the line and the entry field for a bad entry.
     """
-    text = resources.files("hivepulse").joinpath("data/actions.yaml").read_text(encoding="utf-8")
-    docs = [load_yaml(text, file=SHIPPED)]
+    docs = [_shipped()]
     if override is not None and Path(override).is_file():
         docs.append(read_document(override, what="actions.yaml", expected="a YAML mapping"))
     merged: dict[str, dict[str, object]] = {}

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from hivepulse.metrics.results import DoraReport, JSONObject, round_float
 from hivepulse.vocabulary import STAGES
+
+if TYPE_CHECKING:  # the engine (pandas, numpy) is not needed to name these: `hivepulse retro` checks the
+    # catalog before a kernel starts, and importing pandas there cost a third of a second
+    from hivepulse.metrics.results import DoraReport, JSONObject
 
 SignalKind = Literal["below_tier", "regression", "dominant_stage", "big_batches", "unrecovered_failures",
                      "missing_data", "finding"]
@@ -207,7 +210,11 @@ class Measurement:
     ``metrics.json``: the five DORA metrics, whose follow-up compares the exact value."""
 
     def to_dict(self) -> JSONObject:
-        value = round_float(self.value) if self.value is not None and self.rounded_in_record else self.value
+        value = self.value
+        if value is not None and self.rounded_in_record:
+            from hivepulse.metrics.results import round_float
+
+            value = round_float(value)
         out: JSONObject = {"value": value, "n": self.n}
         if not self.covered:
             out["covered"] = False
