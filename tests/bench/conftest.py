@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hivepulse.bench.util import free_port, wait_http
+from hivepulse.net import free_port
+from hivepulse.services import wait_http
 
 HERE = Path(__file__).parent
 

@@ -31,6 +31,7 @@ import httpx
 import numpy as np
 
 from hivepulse.bench.stats import Summary, summarize
+from hivepulse.quantiles import nearest_rank
 
 KEEP_UP_TOLERANCE = 0.02
 """The open model "kept up" when the achieved send rate is within 2% of the target rate."""
@@ -155,7 +156,7 @@ class LoadResult:
             "duration_s": self.duration_s,
             "backlog_max": backlog_max if self.model == "open" else None,
             "backlog_at_end": backlog_end if self.model == "open" else None,
-            "send_lag_p99_ms": float(np.percentile(lag, 99)) if lag.size and self.model == "open" else None,
+            "send_lag_p99_ms": nearest_rank(lag, 99) if self.model == "open" else None,
             "kept_up": self.kept_up,
         }
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hivepulse.bench.util import run_coroutine
+from hivepulse.errors import ServiceError
+from hivepulse.net import wait_until
 
 PTRACE_HELP = (
     "py-spy could not attach to pid {pid}: ptrace is not permitted here ({detail}). "
@@ -218,13 +220,18 @@ class PySpyRecorder:
                 proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL)
             self._procs.append((proc, path, log))
-        deadline = time.monotonic() + settle_s
-        while time.monotonic() < deadline:
+        def settled() -> str | None:
             if any(p.poll() is not None for p, _, _ in self._procs):
-                break
+                return "exited"
             if all(_STARTED_MARKER in log.read_text(errors="replace") for _, _, log in self._procs):
+                return "sampling"
+            return None
+
+        try:
+            if wait_until(settled, timeout_s=settle_s, interval_s=0.02, what="py-spy sampling") == "sampling":
                 return True
-            time.sleep(0.02)
+        except ServiceError:
+            pass  # neither sampling nor exited yet: treated as started, as before
         for proc, _path, log in self._procs:
             if proc.poll() is not None:
                 text = log.read_text(errors="replace")

@@ -37,7 +37,6 @@ import string
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,8 +44,8 @@ from pathlib import Path
 
 import httpx
 
-from hivepulse.bench.util import free_port
 from hivepulse.errors import InputError, ServiceError
+from hivepulse.net import free_port, wait_until
 from hivepulse.redact import has_credentials, redact_text, redact_url
 
 PLACEHOLDERS = (
@@ -311,33 +310,43 @@ def wait_ready(url: str, spec: TargetSpec, proc: subprocess.Popen | None = None,
     of ``proc`` if it ended, and the tail of ``log`` with the path of the kept output file.
     """
     probe = url + spec.ready_path
-    deadline = time.monotonic() + spec.start_timeout_s
-    last = "no answer yet"
 
     def fail(reason: str) -> ServiceError:
         tail = log_tail(log)
         where = f"; full output: {log}" if log is not None else ""
         return ServiceError(f"{what} {reason}; last output: {tail or 'none'}{where}")
 
+    last = "no answer yet"
+    exited = False
+
+    def answered(client: httpx.Client) -> bool | None:
+        nonlocal last, exited
+        if proc is not None and proc.poll() is not None:
+            exited = True
+            return True
+        try:
+            status = client.get(probe).status_code
+        except httpx.HTTPError as exc:
+            last = type(exc).__name__
+            return None
+        if _accepted(status, spec.ready_status):
+            return True
+        last = f"HTTP {status}"
+        return None
+
     with httpx.Client(timeout=2.0) as client:
-        while True:
-            if proc is not None and proc.poll() is not None:
-                raise fail(f"{describe_exit(proc.returncode)} before answering GET {probe} "
-                           f"(last attempt: {last})")
-            try:
-                status = client.get(probe).status_code
-                if _accepted(status, spec.ready_status):
-                    return
-                last = f"HTTP {status}"
-            except httpx.HTTPError as exc:
-                last = type(exc).__name__
-            if time.monotonic() > deadline:
-                hint = ("" if last.startswith("HTTP") else
-                        f"; does it listen on 127.0.0.1:{url.rsplit(':', 1)[-1]} ({{port}} or $PORT)?")
-                accepted = "HTTP" if spec.ready_status == "any" else "2xx"
-                raise fail(f"gave no {accepted} answer on GET {probe} within {spec.start_timeout_s:g} s "
-                           f"(last attempt: {last}){hint}")
-            time.sleep(0.05)
+        try:
+            wait_until(lambda: answered(client), timeout_s=spec.start_timeout_s, interval_s=0.05,
+                       what=f"{what} readiness")
+        except ServiceError:
+            hint = ("" if last.startswith("HTTP") else
+                    f"; does it listen on 127.0.0.1:{url.rsplit(':', 1)[-1]} ({{port}} or $PORT)?")
+            accepted = "HTTP" if spec.ready_status == "any" else "2xx"
+            raise fail(f"gave no {accepted} answer on GET {probe} within {spec.start_timeout_s:g} s "
+                       f"(last attempt: {last}){hint}") from None
+    if exited:
+        assert proc is not None
+        raise fail(f"{describe_exit(proc.returncode)} before answering GET {probe} (last attempt: {last})")
 
 
 def command_env(spec: TargetSpec, values: Mapping[str, str]) -> dict[str, str]:

@@ -55,10 +55,3 @@ def run_serve(args: argparse.Namespace) -> int:
         sock.close()
     return 0
 
-
-if __name__ == "__main__":  # standalone: python -m hivepulse.commands.hivebox hivebox ...
-    import sys
-
-    from hivepulse.services import run_command
-
-    sys.exit(run_command(register))

@@ -115,10 +115,3 @@ def run_record(args: argparse.Namespace) -> int:
     print(f"recorded {len(ids)} boxes to {out}")
     return 0
 
-
-if __name__ == "__main__":  # standalone: python -m hivepulse.commands.sensemap sensemap ...
-    import sys
-
-    from hivepulse.services import run_command
-
-    sys.exit(run_command(register))

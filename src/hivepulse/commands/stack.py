@@ -68,7 +68,8 @@ def run_up(args: argparse.Namespace, stop_event: threading.Event | None = None) 
             lines.append(f"memcached            {redact_url(memcached.url)}")
         if args.s3:
             s3 = stack.enter_context(services.start_s3())
-            env.update(s3.extra["env"])
+            assert s3.s3 is not None
+            env.update(s3.s3.env())
             env["S3_BUCKET"] = "hivebox"
             lines.append(f"s3 (moto)            {s3.url}  bucket hivebox")
         hivebox = stack.enter_context(services.start_hivebox(env, port=args.hivebox_port))
@@ -79,7 +80,7 @@ def run_up(args: argparse.Namespace, stop_event: threading.Event | None = None) 
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
             while not stop.wait(0.5):
-                process = hivebox.extra.get("process")
+                process = hivebox.process
                 if process is not None and process.poll() is not None:
                     print("hivebox exited; stopping the stack", flush=True)
                     break
@@ -88,10 +89,3 @@ def run_up(args: argparse.Namespace, stop_event: threading.Event | None = None) 
     print("stack stopped", flush=True)
     return 0
 
-
-if __name__ == "__main__":  # standalone: python -m hivepulse.commands.stack stack ...
-    import sys
-
-    from hivepulse.services import run_command
-
-    sys.exit(run_command(register))

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from hivepulse import __version__
+from hivepulse.endpoints import memcached_address, valkey_address
 from hivepulse.errors import InputError
+from hivepulse.opensensemap import PUBLIC_API, is_valid_box_id
 from hivepulse.redact import redact_text, redact_url
-from hivepulse.sensemap.boxes import is_valid_box_id
 
-PUBLIC_API = "https://api.opensensemap.org"
 #: The senseBox ids the DevOps roadmap's HiveBox template recommends.
 DEFAULT_BOX_IDS = ("5eba5fbad46fb8001b799786", "5c21ff8f919bf8001adf2488", "5ade1acf223bd80019a1011c")
 CACHE_BACKENDS = ("none", "memory", "valkey", "memcached")
@@ -140,37 +140,24 @@ def _env_error(name: str, reason: str, *, value: object = None, expected: str | 
     return InputError(f"environment variable {name}: {reason}", value=value, expected=expected)
 
 
-VALKEY_SCHEMES = ("valkey", "valkeys", "redis", "rediss", "unix")
-
-
 def check_valkey_url(url: str) -> None:
     """``VALKEY_URL`` must be ``valkey[s]://[:password@]host[:port][/db]`` (or redis[s]://, unix://);
     an InputError names the variable without showing the password."""
-    parsed = urlparse(url)
     try:
-        port = parsed.port
-        db = parsed.path.strip("/")
-        ok = parsed.scheme in VALKEY_SCHEMES and (parsed.scheme == "unix" or bool(parsed.hostname))
-        ok = ok and (port is None or port > 0) and (parsed.scheme == "unix" or not db or db.isdigit())
+        valkey_address(url)
     except ValueError:
-        ok = False
-    if not ok:
         raise _env_error("VALKEY_URL", "invalid value", value=url,
-                         expected="valkey://[:password@]host:port/db (or valkeys://, redis://, rediss://, unix://)")
+                         expected="valkey://[:password@]host:port/db (or valkeys://, redis://, rediss://, unix://)"
+                         ) from None
 
 
 def parse_memcached_url(url: str) -> tuple[str, int]:
     """``memcached://host:port`` (or ``host:port``) -> (host, port); default port 11211."""
-    text = url if "://" in url else f"memcached://{url}"
-    parsed = urlparse(text)
     try:
-        port = parsed.port or 11211
+        address = memcached_address(url)
     except ValueError:
-        port = -1
-    if parsed.scheme != "memcached" or not parsed.hostname or port <= 0:
-        raise _env_error("MEMCACHED_URL", "invalid value", value=url,
-                         expected="memcached://host:port")
-    return parsed.hostname, port
+        raise _env_error("MEMCACHED_URL", "invalid value", value=url, expected="memcached://host:port") from None
+    return address.host, address.port
 
 
 def _box_ids(raw: str | None) -> tuple[str, ...]:

@@ -37,7 +37,7 @@ from hivepulse.hivebox.temperature import (
     temperature_status,
 )
 from hivepulse.hivebox.upstream import BoxResult, UpstreamClient, make_client
-from hivepulse.sensemap.boxes import format_timestamp
+from hivepulse.opensensemap import format_timestamp
 
 log = logging.getLogger("hivepulse.hivebox")
 

@@ -24,11 +24,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hivepulse.sensemap.boxes import parse_timestamp
+from hivepulse.opensensemap import (
+    CELSIUS,
+    FUTURE_TOLERANCE_S,
+    MAX_READING_AGE_S,
+    TEMPERATURE_TITLE,
+    is_temperature_sensor,
+    parse_timestamp,
+)
 
-TEMPERATURE_TITLE = "Temperatur"
-CELSIUS = "°C"
-FUTURE_TOLERANCE_S = 300.0
+__all__ = ["CELSIUS", "FUTURE_TOLERANCE_S", "TEMPERATURE_TITLE", "BoxTemperature", "Reading",
+           "average_temperature", "parse_temperature", "temperature_status"]
+
 COLD_BELOW = 10.0
 HOT_ABOVE = 36.0
 
@@ -57,7 +64,7 @@ class BoxTemperature:
 
 
 def parse_temperature(box_id: str, box: Mapping[str, Any] | None, now: float,
-                      max_age_s: float = 3600.0) -> BoxTemperature:
+                      max_age_s: float = MAX_READING_AGE_S) -> BoxTemperature:
     """Apply rules 1-4 to one ``GET /boxes/{id}`` document at epoch time ``now``."""
     if box is None:
         return BoxTemperature(box_id, None, "unreachable")
@@ -72,8 +79,7 @@ def parse_temperature(box_id: str, box: Mapping[str, Any] | None, now: float,
     for sensor in sensors:
         if not isinstance(sensor, Mapping):
             continue
-        title = sensor.get("title")
-        if not isinstance(title, str) or title.strip() != TEMPERATURE_TITLE:
+        if not is_temperature_sensor(sensor):
             continue
         unit = sensor.get("unit")
         if unit is not None and str(unit).strip() != CELSIUS:

@@ -12,22 +12,26 @@ Wire-shape facts reproduced (openSenseMap-API ``GET /boxes/:boxId``):
 - key order differs between boxes (top level, sensor objects, ``value``/``createdAt``);
 - decoys in every generated box: ``Bodentemperatur`` (soil, °C, fresh), ``Taupunkt`` (dew point, °C, stale:
   2 to 30 hours old) and ``UV-Intensität`` (no ``lastMeasurement`` at all).
+
+The shape itself (ids, timestamps, field names, the temperature sensor's title) is :mod:`hivepulse.opensensemap`,
+shared with the HiveBox; its names are re-exported here for compatibility.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-BOX_ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
-#: openSenseMap rejects this syntactically valid id explicitly (``idCheck`` in userParamHelpers.js).
-REJECTED_ID = "00112233445566778899aabb"
-
-TEMPERATURE_TITLE = "Temperatur"
+from hivepulse.opensensemap import (
+    BOX_ID_RE,
+    REJECTED_ID,
+    TEMPERATURE_TITLE,
+    format_timestamp,
+    is_valid_box_id,
+    parse_timestamp,
+)
 
 _PLACES = (
     "Groß Glienicke", "Münster Kreuzviertel", "Leipzig Connewitz", "Köln Ehrenfeld", "Berlin Wedding",
@@ -39,27 +43,6 @@ _TOP_KEYS = (
     "lastMeasurementAt", "grouptag", "loc",
 )
 _SENSOR_KEYS = ("_id", "title", "unit", "sensorType", "icon", "lastMeasurement")
-
-
-def is_valid_box_id(box_id: str) -> bool:
-    """True if openSenseMap would accept ``box_id`` (24 hex digits, not the explicitly rejected id)."""
-    return bool(BOX_ID_RE.match(box_id)) and box_id.lower() != REJECTED_ID
-
-
-def format_timestamp(epoch_s: float) -> str:
-    """Format seconds since the epoch as openSenseMap does: ``2026-07-10T13:09:47.578Z`` (UTC, ms)."""
-    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_timestamp(text: str) -> float:
-    """Parse an RFC 3339 timestamp (``Z`` or offset, optional fraction) into seconds since the epoch."""
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def box_ids(seed: int, count: int) -> list[str]:
@@ -303,3 +286,10 @@ def render_minimal(spec: BoxSpec, now: float) -> dict[str, Any]:
         "name": spec.name,
         "lastMeasurementAt": format_timestamp(newest_reading_time(spec, now)),
     }
+
+
+__all__ = [
+    "BOX_ID_RE", "REJECTED_ID", "TEMPERATURE_TITLE", "BoxSpec", "SensorSpec", "box_ids", "format_timestamp",
+    "generate_box", "is_valid_box_id", "newest_reading_time", "parse_timestamp", "planted_box", "render_box",
+    "render_minimal", "render_sensor",
+]

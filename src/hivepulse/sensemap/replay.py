@@ -22,9 +22,8 @@ from typing import Any
 import httpx
 
 from hivepulse.errors import InputError, SourceError
-from hivepulse.sensemap.boxes import format_timestamp, is_valid_box_id, parse_timestamp
+from hivepulse.opensensemap import PUBLIC_API, format_timestamp, is_valid_box_id, parse_timestamp
 
-PUBLIC_API = "https://api.opensensemap.org"
 TIMESTAMP_RE = re.compile(r'"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)"')
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import socket
 import threading
 import time
@@ -29,6 +28,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hivepulse.errors import InputError, ServiceError
+from hivepulse.net import wait_until
+from hivepulse.quantiles import nearest_rank
 from hivepulse.sensemap.boxes import (
     BoxSpec,
     box_ids,
@@ -74,15 +75,6 @@ def _json(data: Any, status: int = 200) -> Response:
 def _error(status: int, code: str, message: str) -> Response:
     """openSenseMap (restify-errors) error body: ``{"code": "...", "message": "..."}``."""
     return _json({"code": code, "message": message}, status)
-
-
-def _percentile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (an observed sample): the value at 1-based rank ceil(q/100 * n)."""
-    if not sorted_values:
-        return None
-    n = len(sorted_values)
-    rank = max(1, math.ceil(q * n / 100))
-    return sorted_values[min(rank, n) - 1]
 
 
 def _measurement_id(box_id: str, sensor_id: str) -> str:
@@ -136,9 +128,9 @@ class SensemapState:
             "cold_starts": self.cold_starts,
             "injected_ms": {
                 "count": len(delays),
-                "p50": _percentile(delays, 50),
-                "p90": _percentile(delays, 90),
-                "p99": _percentile(delays, 99),
+                "p50": nearest_rank(delays, 50),
+                "p90": nearest_rank(delays, 90),
+                "p99": nearest_rank(delays, 99),
                 "max": delays[-1] if delays else None,
             },
             "since": self.started,
@@ -457,12 +449,13 @@ class ThreadedServer:
         if self._thread.is_alive() or self._server.started:
             return self
         self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise ServiceError(f"server on {self.url} did not start within {timeout:g} s")
-            time.sleep(0.01)
+        try:
+            wait_until(lambda: self._server.started or None, timeout_s=timeout, interval_s=0.01,
+                       what=f"server on {self.url} starting",
+                       abort=lambda: None if self._thread.is_alive() else "its thread ended")
+        except ServiceError:
+            self.stop()
+            raise ServiceError(f"server on {self.url} did not start within {timeout:g} s") from None
         return self
 
     def stop(self) -> None:
