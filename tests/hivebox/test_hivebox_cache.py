@@ -57,6 +57,7 @@ def test_hit_within_ttl_makes_no_upstream_call(clean_sensemap, hivebox, backend)
     http.close()
 
 
+@pytest.mark.timing  # sleeps past the cache TTL
 @pytest.mark.parametrize("name", ["memory", "valkey", "memcached"])
 def test_expiry_costs_one_call_per_box_under_50_concurrent_requests(clean_sensemap, hivebox, request, name):
     server = None if name == "memory" else request.getfixturevalue(name)
@@ -119,6 +120,7 @@ def test_cache_outage_degrades_to_uncached_answers(clean_sensemap, hivebox, name
         http.close()
 
 
+@pytest.mark.timing  # sleeps past the cache TTL
 def test_single_flight_stale_serves_old_data_while_one_request_refreshes(clean_sensemap, hivebox):
     _plant(clean_sensemap)
     clean_sensemap.configure(median_ms=200.0, sigma=0.0)

@@ -79,9 +79,9 @@ def valkey_stats(url: str | None) -> HitsMisses | None:
         import valkey
 
         client = valkey.Valkey.from_url(url, socket_timeout=2)
-        info = client.info("stats")
-        client.close()
-        return float(info.get("keyspace_hits", 0)), float(info.get("keyspace_misses", 0))
+        info: dict[str, object] = client.info("stats")  # type: ignore[assignment]  # sync client
+        client.close()  # type: ignore[no-untyped-call]
+        return float(str(info.get("keyspace_hits", 0))), float(str(info.get("keyspace_misses", 0)))
     except Exception:
         return None
 

@@ -150,7 +150,7 @@ def empty_caches(client: httpx.Client, running: RunningTarget, infra: Infra,
             v.flushall()
         else:
             v.flushdb()
-        v.close()
+        v.close()  # type: ignore[no-untyped-call]
         done = True
     if infra.memcached_url:
         from pymemcache.client.base import Client

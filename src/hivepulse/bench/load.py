@@ -25,7 +25,9 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import numpy as np
@@ -132,8 +134,8 @@ class LoadResult:
     def summary(self) -> Summary:
         return summarize(self.latencies_ms)
 
-    def to_dict(self) -> dict:
-        """JSON-ready figures (no raw samples)."""
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready figures (no raw samples; the results.json edge)."""
         s = self.summary()
         backlog_max, backlog_end = self.backlog()
         lag = self.send_lag_ms
@@ -161,7 +163,7 @@ class LoadResult:
         }
 
 
-def _record_error(kinds: Counter, lock: threading.Lock, kind: str) -> None:
+def _record_error(kinds: Counter[str], lock: threading.Lock, kind: str) -> None:
     with lock:
         kinds[kind] += 1
 
@@ -176,7 +178,7 @@ def run_load(
     timeout_s: float = 30.0,
     headers: dict[str, str] | None = None,
     warmup: bool = True,
-    before_start=None,
+    before_start: Callable[[], object] | None = None,
     progress: bool = False,
     description: str = "load",
 ) -> LoadResult:
@@ -202,7 +204,7 @@ def run_load(
     start = np.zeros(requests)
     end = np.zeros(requests)
     ok = np.zeros(requests, dtype=bool)
-    kinds: Counter = Counter()
+    kinds: Counter[str] = Counter()
     lock = threading.Lock()
     counter = itertools.count()
     bar = None

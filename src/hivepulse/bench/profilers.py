@@ -24,8 +24,12 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hivepulse.bench.util import run_coroutine
+
+if TYPE_CHECKING:
+    from pyinstrument import Profiler
 from hivepulse.errors import ServiceError
 from hivepulse.net import wait_until
 
@@ -60,9 +64,9 @@ class ProfileOutput:
     speedscope: Path | None = None
     message: str | None = None
     samples: int | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         def rel(p: Path | None) -> str | None:
             return p.name if p is not None else None
 
@@ -139,7 +143,7 @@ async def aprofile_call(
     return _write_pyinstrument(profiler, Path(out_dir), name)
 
 
-def _write_pyinstrument(profiler, out: Path, name: str) -> ProfileOutput:
+def _write_pyinstrument(profiler: Profiler, out: Path, name: str) -> ProfileOutput:
     from pyinstrument.renderers import SpeedscopeRenderer
 
     out.mkdir(parents=True, exist_ok=True)
@@ -189,7 +193,7 @@ class PySpyRecorder:
         self.rate_hz = rate_hz
         self.command = list(command) if command is not None else pyspy_command()
         self.fallback = fallback
-        self._procs: list[tuple[subprocess.Popen, Path, Path]] = []
+        self._procs: list[tuple[subprocess.Popen[bytes], Path, Path]] = []
         self._failure: str | None = None
 
     @property
@@ -291,14 +295,14 @@ def speedscope_functions(path: str | Path, top: int = 15) -> list[tuple[str, flo
     """
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     frames = [f.get("name", "?") for f in data.get("shared", {}).get("frames", [])]
-    totals: Counter = Counter()
+    totals: Counter[str] = Counter()
     grand = 0.0
     for profile in data.get("profiles", []):
         if profile.get("type") == "sampled":
             weights = profile.get("weights") or [1] * len(profile.get("samples", []))
-            for stack, weight in zip(profile.get("samples", []), weights, strict=False):
+            for sampled, weight in zip(profile.get("samples", []), weights, strict=False):
                 grand += weight
-                for name in {frames[i] for i in stack}:
+                for name in {frames[i] for i in sampled}:
                     totals[name] += weight
         elif profile.get("type") == "evented":
             stack: list[int] = []

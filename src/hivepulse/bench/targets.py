@@ -256,7 +256,7 @@ class RunningTarget:
     pid: int | None
     kind: str
     log: Path | None = None
-    proc: subprocess.Popen | None = field(default=None, repr=False)
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def exit_description(self) -> str | None:
         """``None`` while running (or not ours); else "exited with status N" / "was killed by signal S"."""
@@ -302,7 +302,7 @@ def _accepted(status: int, ready_status: str) -> bool:
     return ready_status == "any" or 200 <= status < 300
 
 
-def wait_ready(url: str, spec: TargetSpec, proc: subprocess.Popen | None = None,
+def wait_ready(url: str, spec: TargetSpec, proc: subprocess.Popen[bytes] | None = None,
                log: Path | None = None, what: str = "--target-cmd") -> None:
     """Poll ``GET url + spec.ready_path`` until an accepted answer; :class:`ServiceError` explaining why not.
 
@@ -415,7 +415,7 @@ def start_command_target(
             redirect.cleanup()
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the service's process group (it may have started workers), SIGKILL after 5 s."""
     if proc.poll() is not None:
         return

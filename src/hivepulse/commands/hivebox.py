@@ -10,7 +10,7 @@ import sys
 from hivepulse.errors import InputError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("hivebox", help="run the reference HiveBox service",
                                    description="The reference HiveBox service; see docs/hivebox.md.")
     sub = parser.add_subparsers(dest="hivebox_command", metavar="ACTION", required=True)

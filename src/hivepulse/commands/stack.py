@@ -13,7 +13,7 @@ from hivepulse.errors import InputError
 DEFAULT_IDS = "5eba5fbad46fb8001b799786,5c21ff8f919bf8001adf2488,5ade1acf223bd80019a1011c"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("stack", help="start replay server, cache and HiveBox together")
     sub = parser.add_subparsers(dest="stack_command", metavar="ACTION", required=True)
     up = sub.add_parser("up", help="start everything, print the URLs, stay up until Ctrl-C")

@@ -7,6 +7,7 @@ event loop (visible to in-process profilers; no thread pool).
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,7 +29,7 @@ def create_app(config: HiveboxConfig | None = None, service: HiveboxService | No
         service = HiveboxService(config if config is not None else HiveboxConfig.from_env())
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.start()
         try:
             yield

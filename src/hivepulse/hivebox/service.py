@@ -23,7 +23,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hivepulse.hivebox.cache import Cache, make_cache
@@ -114,14 +114,14 @@ class Readiness:
     too_many_unreachable: bool
     data_age_s: float | None
     data_too_old: bool
-    details: dict[str, Any] = field(default_factory=dict)
+    max_age_s: float
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ready": self.ready, "boxes_configured": self.boxes_configured,
             "boxes_unreachable": self.boxes_unreachable, "too_many_unreachable": self.too_many_unreachable,
             "data_age_s": None if self.data_age_s is None else round(self.data_age_s, 3),
-            "data_too_old": self.data_too_old, **self.details,
+            "data_too_old": self.data_too_old, "max_age_s": self.max_age_s,
         }
 
 
@@ -299,7 +299,7 @@ class HiveboxService:
         age = None if self.last_usable is None else max(0.0, now - self.last_usable.fetched_at)
         cond_b = age is None or age > self.config.ready_max_age_s
         return Readiness(not (cond_a and cond_b), configured, unreachable, cond_a, age, cond_b,
-                         {"max_age_s": self.config.ready_max_age_s})
+                         self.config.ready_max_age_s)
 
     async def store(self) -> StoredObject:
         """Write the current snapshot and its temperature result to S3 (raises if S3 is not configured)."""

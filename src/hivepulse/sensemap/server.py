@@ -17,6 +17,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,7 +223,7 @@ class SensemapState:
 def create_app(state: SensemapState) -> Starlette:
     """The Starlette application serving ``state``."""
 
-    async def delayed(key: str, box_id: str | None, produce) -> Response:
+    async def delayed(key: str, box_id: str | None, produce: Callable[[], Response]) -> Response:
         draw = state.sampler.draw(key, time.monotonic())
         if draw.cold:
             state.cold_starts += 1
@@ -481,7 +482,7 @@ def start_in_thread(config: SensemapConfig, host: str = "127.0.0.1", port: int =
 
 
 def serve(config: SensemapConfig, host: str = "127.0.0.1", port: int = 8081,
-          announce=print) -> None:
+          announce: Callable[[str], object] = print) -> None:
     """Serve in the foreground until interrupted; ``announce`` receives the URL line once listening."""
     state = SensemapState(config)
     app = create_app(state)
