@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, fields, replace
@@ -24,10 +25,16 @@ from hivepulse.endpoints import memcached_address, valkey_address
 from hivepulse.net import LOOPBACK
 
 
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 @dataclass
 class Infra:
     """The servers of a run. ``values``: the command-template placeholders they fill (see targets.py);
-    ``valkey_managed``: the harness started that Valkey (so it may empty every database of it)."""
+    ``valkey_managed``: the harness started that Valkey (so it may empty every database of it);
+    ``admin_token``: a fresh random ``HIVEBOX_ADMIN_TOKEN`` for the reference HiveBox of this run (its
+    ``POST /_cache/clear`` needs it; never written anywhere)."""
 
     sensemap_url: str | None = None
     box_ids: list[str] = field(default_factory=list)
@@ -35,6 +42,10 @@ class Infra:
     memcached_url: str | None = None
     valkey_managed: bool = False
     values: dict[str, str] = field(default_factory=dict)
+    admin_token: str = field(default_factory=_new_token, repr=False)
+
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
 
 def needs(scenarios: Sequence[Scenario], target: TargetSpec) -> tuple[bool, bool, bool]:
@@ -102,6 +113,7 @@ def hivebox_env(s: Scenario, infra: Infra) -> dict[str, str]:
         "HIVEBOX_SINGLE_FLIGHT": s.single_flight,
         "SENSEBOX_IDS": ",".join(infra.box_ids[: s.boxes]),
         "OPENSENSEMAP_API_URL": infra.sensemap_url or "",
+        "HIVEBOX_ADMIN_TOKEN": infra.admin_token,
     }
     if infra.valkey_url:
         env["VALKEY_URL"] = infra.valkey_url
@@ -128,16 +140,15 @@ def start_target(s: Scenario, infra: Infra, spec: TargetSpec, save_log: Path | N
             yield RunningTarget(handle.url, handle.pid, "reference")
 
 
-def empty_caches(client: httpx.Client, running: RunningTarget, infra: Infra,
-                 admin_headers: dict[str, str] | None = None) -> bool:
+def empty_caches(client: httpx.Client, running: RunningTarget, infra: Infra) -> bool:
     """Empty every cache the service can use; ``False`` when nothing could be reset (black box).
 
-    Reference HiveBox: ``POST /_cache/clear``. Command targets: Valkey ``FLUSHALL`` when the harness started
+    Reference HiveBox: ``POST /_cache/clear`` with the run's admin token. Command targets: Valkey ``FLUSHALL`` when the harness started
     that Valkey (every database is the run's), else ``FLUSHDB`` of the database in ``VALKEY_URL`` only;
     memcached ``flush_all``.
     """
     if running.kind == "reference":
-        client.post(running.url + "/_cache/clear", headers=admin_headers).raise_for_status()
+        client.post(running.url + "/_cache/clear", headers=infra.admin_headers()).raise_for_status()
         return True
     if running.kind == "url":
         return False

@@ -60,8 +60,8 @@ class ColdRequests:
         return [v for v, good in zip(self.values_ms, self.ok, strict=True) if good]
 
 
-def cold_requests(s: Scenario, client: httpx.Client, running: RunningTarget, infra: Infra, url: str,
-                  admin_headers: dict[str, str] | None = None) -> ColdRequests:
+def cold_requests(s: Scenario, client: httpx.Client, running: RunningTarget, infra: Infra, url: str
+                  ) -> ColdRequests:
     """``s.cold_requests`` single requests, each right after emptying the caches; labelled cold.
 
     A request that made no upstream call was answered from a cache the harness could not empty (e.g. an
@@ -69,7 +69,7 @@ def cold_requests(s: Scenario, client: httpx.Client, running: RunningTarget, inf
     """
     out = ColdRequests()
     for _ in range(s.cold_requests):
-        if not empty_caches(client, running, infra, admin_headers):
+        if not empty_caches(client, running, infra):
             out.note = "black-box target: its cache cannot be emptied, no cold requests"
             break
         before = upstream_total(client, infra.sensemap_url)
@@ -102,7 +102,6 @@ def run_scenario(
     record_pyspy: bool,
     pyspy_command: list[str] | None = None,
     progress: bool = False,
-    admin_headers: dict[str, str] | None = None,
 ) -> tuple[Row, np.ndarray, ProfileOutput | None]:
     """Run one scenario; returns its results row, its warm latency samples (ms) and the py-spy output."""
     if infra.sensemap_url:
@@ -113,7 +112,7 @@ def run_scenario(
     with start_target(s, infra, spec, save_log=log_dir / f"target-{s.name}.log") as running, \
             httpx.Client(timeout=60) as client:
         url = running.url + spec.path
-        cold = cold_requests(s, client, running, infra, url, admin_headers)
+        cold = cold_requests(s, client, running, infra, url)
         recorder = None
         if record_pyspy and running.pid is not None:
             recorder = PySpyRecorder(running.pid, profiles_dir, f"pyspy-{s.name}", command=pyspy_command,

@@ -35,6 +35,7 @@ from hivepulse.bench.scenarios import Scenario
 from hivepulse.bench.stats import speedup_ci
 from hivepulse.bench.targets import TargetSpec
 from hivepulse.errors import InputError, ServiceError
+from hivepulse.redact import redact_url
 
 RESULTS_SCHEMA = 1
 
@@ -155,8 +156,9 @@ def run(config: RunConfig) -> dict[str, Any]:
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "elapsed_s": time.perf_counter() - started,
             "machine": machine_info(),
-            "target": {"kind": config.target.kind, "url": config.target.url, "cmd": config.target.cmd,
-                       "cwd": config.target.cwd, "env_keys": sorted(config.target.env),
+            "target": {"kind": config.target.kind, "url": redact_url(config.target.url),
+                       "cmd": redact_url(config.target.cmd), "cwd": redact_url(config.target.cwd),
+                       "env_keys": sorted(config.target.env),
                        "path": config.target.path, "ready_path": config.target.ready_path,
                        "ready_status": config.target.ready_status, "port": config.target.port},
             "scenarios": rows,

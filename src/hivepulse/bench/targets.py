@@ -1,7 +1,8 @@
 """What the harness loads: the reference HiveBox, a user's service started from a command template, or a URL.
 
-Command templates (``--target-cmd``) are split with :func:`shlex.split` (no shell) after formatting these
-placeholders; ``--target-env K=V`` values are formatted with the same placeholders. Any other ``{name}`` is an
+Command templates (``--target-cmd``) are split with :func:`shlex.split` (no shell) first, then each word's
+placeholders are filled, so a value with spaces or quotes (a ``{python}`` under ``/opt/my env/``) stays one
+argument; ``--target-env K=V`` values are formatted with the same placeholders. Any other ``{name}`` is an
 error naming it; a literal brace is written ``{{`` or ``}}``.
 
 - ``{port}``: the loopback port the service must listen on (127.0.0.1, or 0.0.0.0);
@@ -195,18 +196,22 @@ class TargetSpec:
         if not 0 < self.start_timeout_s <= 86400:
             raise InputError("invalid start timeout", value=self.start_timeout_s, expected="seconds > 0 (at most 86400)")
         self.used_placeholders()
-        if self.cmd is not None:
-            try:
-                words = shlex.split(self.cmd)
-            except ValueError as exc:
-                raise InputError(f"invalid --target-cmd ({exc})", value=self.cmd,
-                                 expected="a command line with balanced quotes") from None
-            if not words:
-                raise InputError("empty --target-cmd", value=self.cmd, expected="a command line")
+        if self.cmd is not None and not self.words():
+            raise InputError("empty --target-cmd", value=self.cmd, expected="a command line")
+
+    def words(self) -> list[str]:
+        """The command template split like a shell would (no shell is run), placeholders still unfilled."""
+        try:
+            return shlex.split(self.cmd or "")
+        except ValueError as exc:
+            raise InputError(f"invalid --target-cmd ({exc})", value=redact_text(self.cmd or ""),
+                             expected="a command line with balanced quotes") from None
 
     def used_placeholders(self) -> set[str]:
         """Placeholders used by the command template and the ``--target-env`` values (validated)."""
-        names = placeholders(self.cmd or "")
+        names: set[str] = set()
+        for word in self.words():
+            names |= placeholders(word)
         for key, value in self.env.items():
             names |= placeholders(value, where=f"--target-env {key}")
         return names
@@ -235,7 +240,7 @@ def placeholders(template: str, where: str = "--target-cmd") -> set[str]:
         if name is None:
             continue
         if name not in PLACEHOLDERS or spec or conversion:
-            raise InputError(f"unknown placeholder in {where}", value="{" + name + "}",
+            raise InputError(f"unknown placeholder in {where}", value="{" + redact_text(name) + "}",
                              expected=", ".join("{" + p + "}" for p in PLACEHOLDERS))
         names.add(name)
     return names
@@ -245,7 +250,10 @@ def expand(template: str, values: Mapping[str, str]) -> str:
     """``template`` with every placeholder replaced (missing values become empty strings)."""
     fill = {name: "" for name in PLACEHOLDERS}
     fill.update(values)
-    return template.format(**fill)
+    try:
+        return template.format(**fill)
+    except (ValueError, KeyError, IndexError) as exc:  # checked by placeholders() first; belt and braces
+        raise InputError(f"invalid template ({type(exc).__name__})", value=redact_text(template)) from None
 
 
 @dataclass
@@ -381,7 +389,7 @@ def start_command_target(
         redirect = tempfile.TemporaryDirectory(prefix="hivepulse-redirect-")
         (Path(redirect.name) / "sitecustomize.py").write_text(REDIRECT_SITECUSTOMIZE, encoding="utf-8")
         fill["redirect_dir"] = redirect.name
-    args = shlex.split(expand(spec.cmd, fill))
+    args = [expand(word, fill) for word in spec.words()]
     if not args:
         raise InputError("empty --target-cmd", value=spec.cmd)
     env = command_env(spec, fill)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import signal
 import threading
 
@@ -74,6 +75,9 @@ def run_up(args: argparse.Namespace, stop_event: threading.Event | None = None) 
             lines.append(f"s3 (moto)            {s3.url}  bucket hivebox")
         hivebox = stack.enter_context(services.start_hivebox(env, port=args.hivebox_port))
         lines.append(f"hivebox              {hivebox.url}  (pid {hivebox.pid}; try {hivebox.url}/temperature)")
+        lines.append("admin endpoints      " + ("on: Authorization: Bearer $HIVEBOX_ADMIN_TOKEN" if
+                                                os.environ.get("HIVEBOX_ADMIN_TOKEN") else
+                                                "off (set HIVEBOX_ADMIN_TOKEN for /store and POST /_cache/clear)"))
         print("\n".join(lines), flush=True)
         print("press Ctrl-C to stop", flush=True)
         if stop_event is None and threading.current_thread() is threading.main_thread():

@@ -28,6 +28,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 from hivepulse import __version__
 from hivepulse.endpoints import memcached_address, valkey_address
 from hivepulse.errors import InputError
+from hivepulse.hivebox.body import DEFAULT_MAX_BODY_BYTES, MIN_MAX_BODY_BYTES
 from hivepulse.opensensemap import PUBLIC_API, is_valid_box_id
 from hivepulse.redact import has_credentials, redact_text, redact_url
 
@@ -37,6 +38,7 @@ CACHE_BACKENDS = ("none", "memory", "valkey", "memcached")
 CLIENTS = ("naive", "pooled", "concurrent")
 SINGLE_FLIGHT_MODES = ("off", "wait", "stale")
 SEMVER_RE = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+MAX_MAX_BODY_BYTES = 1 << 30
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -74,10 +76,14 @@ class HiveboxConfig:
     s3: S3Settings | None = None
     store_interval_s: float = 300.0
     admin_endpoints: bool = True
+    upstream_max_bytes: int = DEFAULT_MAX_BODY_BYTES
+    admin_token: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        """Like the dataclass repr, with credentials inside URLs redacted (S3 keys are never shown)."""
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__dataclass_fields__)
+        """Like the dataclass repr, with credentials inside URLs redacted (S3 keys and the admin token are never
+        shown)."""
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name, spec in self.__dataclass_fields__.items()
+                           if spec.repr)
         return redact_text(f"HiveboxConfig({fields})")
 
     def describe(self) -> dict[str, object]:
@@ -90,6 +96,8 @@ class HiveboxConfig:
             "valkey_url": redact_url(self.valkey_url), "memcached_url": redact_url(self.memcached_url),
             "s3_endpoint": self.s3.endpoint if self.s3 else None,
             "s3_bucket": self.s3.bucket if self.s3 else None, "store_interval_s": self.store_interval_s,
+            "upstream_max_bytes": self.upstream_max_bytes, "admin_endpoints": self.admin_endpoints,
+            "admin_token": "set" if self.admin_token else "unset",
         }
 
     @classmethod
@@ -229,6 +237,33 @@ def _flag(name: str) -> BeforeValidator:
     return BeforeValidator(parse)
 
 
+def _max_bytes(raw: object) -> int:
+    text = _text(raw)
+    if text is None or not text.strip():
+        return DEFAULT_MAX_BODY_BYTES
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = -1
+    if not MIN_MAX_BODY_BYTES <= value <= MAX_MAX_BODY_BYTES:
+        raise _fail("HIVEBOX_UPSTREAM_MAX_BYTES", "invalid value", value=text,
+                    expected=f"a number of bytes from {MIN_MAX_BODY_BYTES:,} to {MAX_MAX_BODY_BYTES:,}")
+    return value
+
+
+def _admin_token(raw: object) -> str | None:
+    """``HIVEBOX_ADMIN_TOKEN``: unset or empty turns the admin endpoints off; else at least 16 printable ASCII
+    characters (the value is never shown)."""
+    text = _text(raw)
+    if not text:
+        return None
+    if len(text) < 16 or not all(33 <= ord(c) <= 126 for c in text):
+        raise _fail("HIVEBOX_ADMIN_TOKEN", "invalid value (not shown)",
+                    expected="at least 16 printable ASCII characters without spaces, e.g. from "
+                             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+    return text
+
+
 def _optional_url(raw: object) -> str | None:
     return _text(raw) or None
 
@@ -290,6 +325,8 @@ class HiveboxSettings(BaseSettings):
     store_interval_s: Annotated[float, _seconds("HIVEBOX_STORE_INTERVAL", 300.0, 0.0)] = _field(
         "HIVEBOX_STORE_INTERVAL")
     admin_endpoints: Annotated[bool | None, _flag("HIVEBOX_ADMIN_ENDPOINTS")] = _field("HIVEBOX_ADMIN_ENDPOINTS")
+    upstream_max_bytes: Annotated[int, BeforeValidator(_max_bytes)] = _field("HIVEBOX_UPSTREAM_MAX_BYTES")
+    admin_token: Annotated[SecretStr | None, BeforeValidator(_admin_token)] = _field("HIVEBOX_ADMIN_TOKEN")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -377,6 +414,8 @@ class HiveboxSettings(BaseSettings):
             ready_max_age_s=self.ready_max_age_s, valkey_url=self.valkey_url, memcached_url=self.memcached_url,
             cache_timeout_s=self.cache_timeout_s, s3=self.s3(), store_interval_s=self.store_interval_s,
             admin_endpoints=True if self.admin_endpoints is None else self.admin_endpoints,
+            upstream_max_bytes=self.upstream_max_bytes,
+            admin_token=self.admin_token.get_secret_value() if self.admin_token is not None else None,
         )
 
 

@@ -137,7 +137,7 @@ class HiveboxService:
         self.metrics.info.info({"version": config.version, "cache": config.cache, "client": config.client,
                                 "single_flight": config.single_flight})
         self.client = client if client is not None else make_client(
-            config.client, config.api_url, config.upstream_timeout_s, self._observe_box)
+            config.client, config.api_url, config.upstream_timeout_s, self._observe_box, config.upstream_max_bytes)
         self.store_client = S3Store(config.s3) if config.s3 else None
         digest = hashlib.sha1((config.api_url + "|" + ",".join(config.box_ids)).encode()).hexdigest()[:16]
         self.cache_key = f"hivebox:v1:snapshot:{digest}"
@@ -204,7 +204,7 @@ class HiveboxService:
             return None
         try:
             snapshot = Snapshot.from_bytes(raw)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             self.metrics.cache_errors.labels(backend, "get").inc()
             self.metrics.cache_misses.labels(backend).inc()
             return None

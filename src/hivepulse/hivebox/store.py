@@ -1,6 +1,7 @@
 """``/store``: write the current data as one JSON object to an S3-compatible bucket (MinIO client).
 
-Object name: ``<S3_PREFIX>temperature-<UTC YYYYmmddTHHMMSS.fffZ>.json`` (default prefix ``hivebox/``).
+Object name: ``<S3_PREFIX>temperature-<UTC YYYYmmddTHHMMSS.fffZ>-<uuid4 hex>.json`` (default prefix
+``hivebox/``): sortable by time and unique, so concurrent stores never overwrite each other.
 The bucket is created on first use if missing. The client runs in a worker thread (the ``minio`` client is
 synchronous). Keys come from the environment only and are never logged or returned.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +42,7 @@ class S3Store:
     def object_name(self, when: float) -> str:
         moment = datetime.fromtimestamp(when, tz=UTC)
         stamp = moment.strftime("%Y%m%dT%H%M%S.") + f"{moment.microsecond // 1000:03d}Z"
-        return f"{self.settings.prefix}temperature-{stamp}.json"
+        return f"{self.settings.prefix}temperature-{stamp}-{uuid.uuid4().hex}.json"
 
     def put_document_sync(self, document: dict[str, Any], when: float) -> StoredObject:
         """Blocking put (creates the bucket if needed)."""

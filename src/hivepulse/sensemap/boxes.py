@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ from hivepulse.opensensemap import (
     is_valid_box_id,
     parse_timestamp,
 )
+from hivepulse.sensemap.plant import PlantBody, parse_plant_body
 
 _PLACES = (
     "Groß Glienicke", "Münster Kreuzviertel", "Leipzig Connewitz", "Köln Ehrenfeld", "Berlin Wedding",
@@ -163,35 +165,34 @@ def generate_box(box_id: str, seed: int = 0, stale_share: float = 0.0) -> BoxSpe
     )
 
 
-def planted_box(box_id: str, body: dict[str, Any], seed: int = 0) -> BoxSpec:
+def planted_box(box_id: str, body: PlantBody | Mapping[str, object], seed: int = 0) -> BoxSpec:
     """A box with exactly the readings a test planted (``PUT /_boxes/{id}``); see docs/sensemap.md.
 
-    ``body`` keys: ``temperature`` (``{"value": "21.5", "age_s": 120}``, or None for a box without a
-    ``Temperatur`` sensor), ``decoys`` (bool, default True: ``Bodentemperatur`` "-5.00" fresh, ``Taupunkt``
-    "80.00" two hours old, ``UV-Intensität`` without data), or ``sensors`` (a list of
-    ``{title, unit, value, age_s, sensorType?}`` replacing everything). Ages are fixed seconds.
+    ``body`` (a :class:`hivepulse.sensemap.plant.PlantBody`, or a mapping checked as one): ``temperature``
+    (``{"value": "21.5", "age_s": 120}``, or None for a box without a ``Temperatur`` sensor), ``decoys``
+    (bool, default True: ``Bodentemperatur`` "-5.00" fresh, ``Taupunkt`` "80.00" two hours old,
+    ``UV-Intensität`` without data), or ``sensors`` (a list of ``{title, unit, value, age_s, sensorType?}``
+    replacing everything). Ages are fixed seconds (0 to ten years).
     """
+    plant = body if isinstance(body, PlantBody) else parse_plant_body(body, box_id=box_id)
     base = generate_box(box_id, seed)
     rng = _rng_for(seed + 7919, box_id)
     sensors: list[SensorSpec] = []
-    if "sensors" in body and body["sensors"] is not None:
-        for item in body["sensors"]:
-            value = item.get("value")
+    if plant.sensors is not None:
+        for item in plant.sensors:
             sensors.append(SensorSpec(
-                _hex_id(rng), str(item["title"]), str(item.get("unit", "°C")),
-                str(item.get("sensorType", "BME280")), item.get("icon"),
-                None if value is None else str(value), age_s=float(item.get("age_s", 0.0)),
+                _hex_id(rng), item.title, item.unit, item.sensorType, item.icon, item.value, age_s=item.age_s,
                 measurement_id=_hex_id(rng)))
     else:
-        temperature = body.get("temperature")
+        temperature = plant.temperature
         if temperature is not None:
             sensors.append(SensorSpec(
-                _hex_id(rng), TEMPERATURE_TITLE, str(temperature.get("unit", "°C")), "BME280",
-                "osem-thermometer", str(temperature["value"]), age_s=float(temperature.get("age_s", 0.0)),
+                _hex_id(rng), TEMPERATURE_TITLE, temperature.unit, "BME280",
+                "osem-thermometer", temperature.value, age_s=temperature.age_s,
                 measurement_id=_hex_id(rng)))
         sensors.append(SensorSpec(_hex_id(rng), "rel. Luftfeuchte", "%", "BME280", "osem-humidity", "55.10",
                                   age_s=30.0, measurement_id=_hex_id(rng)))
-        if body.get("decoys", True):
+        if plant.decoys:
             sensors += [
                 SensorSpec(_hex_id(rng), "Bodentemperatur", "°C", "SMT50", "osem-thermometer", "-5.00",
                            age_s=60.0, measurement_id=_hex_id(rng)),
@@ -201,7 +202,8 @@ def planted_box(box_id: str, body: dict[str, Any], seed: int = 0) -> BoxSpec:
             ]
         rng.shuffle(sensors)
     return BoxSpec(
-        box_id=box_id, name=str(body.get("name", base.name)), exposure=base.exposure, model=base.model,
+        box_id=box_id, name=plant.name if plant.name is not None else base.name, exposure=base.exposure,
+        model=base.model,
         grouptag=base.grouptag, lon=base.lon, lat=base.lat, created_at=base.created_at,
         sensors=tuple(sensors), top_key_order=base.top_key_order, sensor_key_order=base.sensor_key_order,
         value_first=base.value_first,

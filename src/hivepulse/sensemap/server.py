@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hivepulse.errors import InputError, ServiceError
+from hivepulse.fsio import read_text_limited
 from hivepulse.net import wait_until
 from hivepulse.quantiles import nearest_rank
 from hivepulse.sensemap.boxes import (
@@ -42,11 +43,13 @@ from hivepulse.sensemap.boxes import (
     render_minimal,
 )
 from hivepulse.sensemap.latency import LatencyModel, LatencySampler
+from hivepulse.sensemap.plant import OUTAGE_MODES, parse_plant_body
 from hivepulse.sensemap.replay import Recording, load_recording
 
 JSON_TYPE = "application/json; charset=utf-8"
-OUTAGE_MODES = ("error", "timeout", "notfound")
 _MAX_DELAY_SAMPLES = 200_000
+MAX_PLANT_FILE_BYTES = 16 << 20
+"""Largest --plant file read (16 MiB)."""
 
 
 @dataclass
@@ -163,42 +166,38 @@ class SensemapState:
         ids = list(self.recording.ids) if self.recording is not None else list(self.catalogue)
         return ids + [i for i in self.planted if i not in ids]
 
-    def plant(self, box_id: str, body: dict[str, Any]) -> None:
-        """Apply a ``PUT /_boxes/{id}`` body (see :func:`planted_box`); ``outage`` sets or clears an outage."""
-        if "outage" in body:
-            mode = body["outage"]
-            if mode is None:
+    def plant(self, box_id: str, body: object, *, file: str | None = None) -> None:
+        """Apply a ``PUT /_boxes/{id}`` body (checked as a :class:`PlantBody`, see :func:`planted_box`);
+        ``outage`` sets or clears an outage. :class:`InputError` naming the field for a bad body."""
+        if isinstance(body, dict) and "outage" in body and body["outage"] not in (None, *OUTAGE_MODES):
+            raise InputError("invalid outage", file=file, column="outage", value=body["outage"],
+                             expected="one of " + ", ".join(OUTAGE_MODES) + " or null")
+        plant = parse_plant_body(body, file=file, box_id=box_id if file else None)
+        if "outage" in plant.model_fields_set:
+            if plant.outage is None:
                 self.outages.pop(box_id, None)
-            elif mode in OUTAGE_MODES:
-                self.outages[box_id] = mode
             else:
-                raise InputError("invalid outage", column="outage", value=mode,
-                                 expected="one of " + ", ".join(OUTAGE_MODES) + " or null")
-        if "temperature" in body or "sensors" in body or "decoys" in body:
-            try:
-                self.planted[box_id] = planted_box(box_id, body, self.config.seed)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise InputError("invalid planted box", value=body,
-                                 expected='{"temperature": {"value": "21.5", "age_s": 120}} or '
-                                          '{"sensors": [...]}') from exc
+                self.outages[box_id] = plant.outage
+        if plant.plants_data:
+            self.planted[box_id] = planted_box(box_id, plant, self.config.seed)
 
     def load_plant_file(self, path: Path) -> None:
         """Plant every box of a JSON file ``{"boxes": {"<id>": <PUT body>, ...}}`` (or the mapping itself)."""
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data = json.loads(read_text_limited(path, MAX_PLANT_FILE_BYTES, what="plant file"))
         except FileNotFoundError:
             raise InputError("plant file not found", file=str(path)) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON ({exc.msg})", file=str(path), line=exc.lineno) from None
+        except RecursionError:
+            raise InputError("invalid JSON (nested too deeply)", file=str(path)) from None
         boxes = data.get("boxes", data) if isinstance(data, dict) else None
         if not isinstance(boxes, dict):
             raise InputError("invalid plant file", file=str(path), expected='an object {"boxes": {id: body}}')
         for box_id, body in boxes.items():
             if not is_valid_box_id(box_id):
                 raise InputError("invalid box id", file=str(path), value=box_id, expected="24 hex digits")
-            if not isinstance(body, dict):
-                raise InputError("invalid planted box", file=str(path), column=box_id, expected="an object")
-            self.plant(box_id, body)
+            self.plant(box_id, body, file=str(path))
 
     # -- request accounting -------------------------------------------------------------------------------
     def enter(self, box_id: str | None) -> None:
@@ -364,7 +363,7 @@ def create_app(state: SensemapState) -> Starlette:
                 model = state.sampler.model.updated(changes)
             except InputError as err:
                 return _error(422, "UnprocessableEntity", str(err))
-            except ValueError:
+            except (ValueError, RecursionError):
                 return _error(400, "BadRequest", "expected a JSON object of latency settings")
             state.sampler.reseed(model)
         return _json(state.sampler.model.to_dict())
@@ -384,7 +383,7 @@ def create_app(state: SensemapState) -> Starlette:
             state.plant(box_id, body)
         except InputError as err:
             return _error(422, "UnprocessableEntity", str(err))
-        except ValueError:
+        except (ValueError, RecursionError):
             return _error(400, "BadRequest", "expected a JSON object")
         return _json({"planted": box_id, "outage": state.outages.get(box_id)})
 
