@@ -291,12 +291,16 @@ def _error(doc: YamlDocument, reason: str, *path: str | int, value: object = Non
 
 
 def _merge(values: dict[str, Any], layer: Mapping[str, Any]) -> None:
-    """Update ``values`` with ``layer``; a layer setting ``rate`` clears ``concurrency`` and vice versa."""
+    """Update ``values`` with ``layer``; a layer setting ``rate`` clears ``concurrency`` and vice versa. A
+    scenario always has exactly one load model: when a layer clears both (``rate: null``), it is the closed
+    model with one client."""
     values.update(layer)
     if layer.get("rate") is not None:
         values["concurrency"] = None
     elif layer.get("concurrency") is not None:
         values["rate"] = None
+    if values.get("concurrency", 1) is None and values.get("rate") is None:
+        values["concurrency"] = 1
 
 
 def _check_one_model(doc: YamlDocument, settings: Settings, *path: str | int) -> None:
