@@ -24,6 +24,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
+
+JsonObject = dict[str, Any]
+"""A JSON object as received or about to be sent (box documents, HTTP bodies, result records): the one edge
+type of the profiling side. Inside a layer, values travel as dataclasses or pydantic models."""
 
 PUBLIC_API = "https://api.opensensemap.org"
 """The public openSenseMap API (HiveBox's default upstream)."""
@@ -79,7 +84,7 @@ def parse_timestamp(text: str) -> float:
 
 
 __all__ = [
-    "BOX_ID_RE", "CELSIUS", "CREATED_AT", "FUTURE_TOLERANCE_S", "LAST_MEASUREMENT", "MAX_READING_AGE_S",
+    "JsonObject", "BOX_ID_RE", "CELSIUS", "CREATED_AT", "FUTURE_TOLERANCE_S", "LAST_MEASUREMENT", "MAX_READING_AGE_S",
     "PUBLIC_API", "REJECTED_ID", "SENSORS", "TEMPERATURE_TITLE", "TITLE", "UNIT", "VALUE", "format_timestamp",
     "is_temperature_sensor", "is_valid_box_id", "parse_timestamp",
 ]

@@ -18,13 +18,13 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from hivepulse.bench.profilers import aprofile_call, speedscope_functions
 from hivepulse.bench.timing import TimingResult, atime_cold, atime_warm, time_warm
 from hivepulse.bench.util import run_coroutine
+from hivepulse.opensensemap import JsonObject
 
 
 def _set_latency(sensemap_url: str, model: dict[str, float]) -> None:
@@ -33,7 +33,7 @@ def _set_latency(sensemap_url: str, model: dict[str, float]) -> None:
 
 
 async def _measure(sensemap_url: str, box_ids: Sequence[str], out_dir: Path, latency_model: dict[str, float],
-                   valkey_url: str | None, repeats: int) -> dict[str, Any]:
+                   valkey_url: str | None, repeats: int) -> JsonObject:
     from hivepulse.hivebox.config import HiveboxConfig
     from hivepulse.hivebox.service import HiveboxService, Snapshot
     from hivepulse.hivebox.temperature import average_temperature, parse_temperature
@@ -109,7 +109,7 @@ async def _measure(sensemap_url: str, box_ids: Sequence[str], out_dir: Path, lat
 
 
 def measure(sensemap_url: str | None, box_ids: Sequence[str], out_dir: str | Path, *,
-            latency_model: dict[str, float], valkey_url: str | None = None, repeats: int = 7) -> dict[str, Any]:
+            latency_model: dict[str, float], valkey_url: str | None = None, repeats: int = 7) -> JsonObject:
     """Time the hot paths and profile a cold ``/temperature`` (see the module docstring)."""
     if not sensemap_url:
         return {"timings": [], "pyinstrument": None, "note": "no replay server"}

@@ -27,12 +27,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import numpy as np
 
 from hivepulse.bench.stats import Summary, summarize
+from hivepulse.opensensemap import JsonObject
 from hivepulse.quantiles import nearest_rank
 
 KEEP_UP_TOLERANCE = 0.02
@@ -134,7 +134,7 @@ class LoadResult:
     def summary(self) -> Summary:
         return summarize(self.latencies_ms)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready figures (no raw samples; the results.json edge)."""
         s = self.summary()
         backlog_max, backlog_end = self.backlog()

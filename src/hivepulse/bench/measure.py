@@ -24,7 +24,6 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -37,8 +36,9 @@ from hivepulse.bench.scenarios import Scenario
 from hivepulse.bench.stats import summarize
 from hivepulse.bench.targets import RunningTarget, TargetSpec
 from hivepulse.errors import ServiceError
+from hivepulse.opensensemap import JsonObject
 
-Row = dict[str, Any]
+Row = JsonObject
 """A ``results.json`` scenario row (JSON edge)."""
 
 

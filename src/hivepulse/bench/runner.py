@@ -35,6 +35,7 @@ from hivepulse.bench.scenarios import Scenario
 from hivepulse.bench.stats import speedup_ci
 from hivepulse.bench.targets import TargetSpec
 from hivepulse.errors import InputError, ServiceError
+from hivepulse.opensensemap import JsonObject
 from hivepulse.redact import redact_url
 
 RESULTS_SCHEMA = 1
@@ -85,7 +86,7 @@ def _pick_pyspy(scenarios: Sequence[Scenario], mode: str) -> set[str]:
     return base or {scenarios[0].name}
 
 
-def load_run(output_dir: str | Path, run_id: str) -> tuple[dict[str, Any], dict[str, list[float]]]:
+def load_run(output_dir: str | Path, run_id: str) -> tuple[JsonObject, dict[str, list[float]]]:
     """``(results, samples)`` of a finished run; :class:`InputError` if it does not exist."""
     run_dir = Path(output_dir) / run_id
     try:
@@ -99,7 +100,7 @@ def load_run(output_dir: str | Path, run_id: str) -> tuple[dict[str, Any], dict[
     return results, samples
 
 
-def run(config: RunConfig) -> dict[str, Any]:
+def run(config: RunConfig) -> JsonObject:
     """Run every scenario and write the run directory; returns the ``results.json`` document.
 
     Files are written to ``<output_dir>/.<run_id>.partial`` and renamed at the end, so an interrupted or
@@ -125,7 +126,7 @@ def run(config: RunConfig) -> dict[str, Any]:
     record = _pick_pyspy(scenarios, config.pyspy) if config.target.kind != "url" else set()
     rows: list[Row] = []
     samples: dict[str, np.ndarray] = {}
-    profiles: dict[str, Any] = {}  # results.json "profiles" (JSON edge)
+    profiles: JsonObject = {}  # results.json "profiles" (JSON edge)
     started = time.perf_counter()
     try:
         with infrastructure(scenarios, config.target) as infra:
@@ -150,7 +151,7 @@ def run(config: RunConfig) -> dict[str, Any]:
                                                         profiles_dir, latency_model=base.latency_model,
                                                         valkey_url=infra.valkey_url)
         _add_speedups(rows, samples)
-        results: dict[str, Any] = {
+        results: JsonObject = {
             "schema": RESULTS_SCHEMA,
             "run_id": run_id,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

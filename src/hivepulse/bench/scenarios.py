@@ -168,7 +168,7 @@ class Settings(_Model):
     seed: Seed | None = None
     max_in_flight: Clients | None = None
 
-    def given(self) -> dict[str, Any]:
+    def given(self) -> dict[str, object]:
         """The settings written in the file (``rate: null`` included: it switches back to the closed model)."""
         return {k: getattr(self, k) for k in self.model_fields_set}
 
@@ -185,7 +185,7 @@ class ExplicitScenario(Settings):
 class Override(Settings):
     """An entry of ``overrides``: ``match`` (field values a scenario must have) and the settings it changes."""
 
-    match: dict[str, Any]
+    match: dict[str, object]
 
 
 class LatencyProfile(_Model):
@@ -290,7 +290,7 @@ def _error(doc: YamlDocument, reason: str, *path: str | int, value: object = Non
     return InputError(reason, file=doc.file, line=doc.line(*path), column=leaf, value=value, expected=expected)
 
 
-def _merge(values: dict[str, Any], layer: Mapping[str, Any]) -> None:
+def _merge(values: dict[str, Any], layer: Mapping[str, object]) -> None:
     """Update ``values`` with ``layer``; a layer setting ``rate`` clears ``concurrency`` and vice versa. A
     scenario always has exactly one load model: when a layer clears both (``rate: null``), it is the closed
     model with one client."""
@@ -337,7 +337,7 @@ def parse_scenarios(data: YamlDocument | object, file: str = "<scenarios>") -> l
     profiles = dict(DEFAULT_PROFILES)
     for name, profile in spec.latency_profiles.items():
         profiles[str(name)] = _profile_model(str(name), profile, doc)
-    cells: list[dict[str, Any]] = []
+    cells: list[dict[str, object]] = []
     if spec.matrix is not None:
         for i, latency in enumerate(spec.matrix.latency):
             if latency not in profiles:
@@ -353,13 +353,13 @@ def parse_scenarios(data: YamlDocument | object, file: str = "<scenarios>") -> l
         if item.latency not in profiles:
             raise _error(doc, "unknown latency", "scenarios", i, "latency", value=item.latency,
                             expected=" | ".join(profiles))
-        cell = {"cache": item.cache, "client": item.client, "latency": item.latency}
+        cell: dict[str, object] = {"cache": item.cache, "client": item.client, "latency": item.latency}
         cell.update(item.given())
         cells.append(cell)
     if not cells:
         raise InputError("no scenarios: give a matrix or a scenarios list", file=doc.file, line=1)
     matchable = set(Scenario.__dataclass_fields__) - {"latency_model"}
-    overrides: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    overrides: list[tuple[dict[str, object], dict[str, object]]] = []
     for i, override in enumerate(spec.overrides):
         _check_one_model(doc, override, "overrides", i)
         for key in override.match:
@@ -372,7 +372,7 @@ def parse_scenarios(data: YamlDocument | object, file: str = "<scenarios>") -> l
     out: list[Scenario] = []
     seen: set[str] = set()
     for cell in cells:
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {}  # settings validated above, merged layer by layer (the YAML edge)
         _merge(values, spec.defaults.given())
         _merge(values, cell)
         for match, changes in overrides:
@@ -383,7 +383,7 @@ def parse_scenarios(data: YamlDocument | object, file: str = "<scenarios>") -> l
             raise InputError("duplicate scenario name", file=doc.file, column="name", value=name,
                              expected="unique names (add `name:` to explicit scenarios)")
         seen.add(name)
-        out.append(Scenario(name=name, latency_model=profiles[values["latency"]], **values))
+        out.append(Scenario(name=name, latency_model=profiles[str(values["latency"])], **values))
     return out
 
 
@@ -405,14 +405,13 @@ def with_overrides(
     """Apply command-line overrides (``--requests``, ``--concurrency`` / ``--rate``) to every scenario."""
     out = []
     for s in scenarios:
-        changes: dict[str, Any] = {}
         if requests is not None:
-            changes["requests"] = requests
+            s = replace(s, requests=requests)
         if concurrency is not None:
-            changes.update(concurrency=concurrency, rate=None)
+            s = replace(s, concurrency=concurrency, rate=None)
         if rate is not None:
-            changes.update(rate=rate, concurrency=None)
-        out.append(replace(s, **changes))
+            s = replace(s, rate=rate, concurrency=None)
+        out.append(s)
     return out
 
 

@@ -24,7 +24,6 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from hivepulse.hivebox.cache import Cache, make_cache
 from hivepulse.hivebox.config import HiveboxConfig
@@ -37,7 +36,7 @@ from hivepulse.hivebox.temperature import (
     temperature_status,
 )
 from hivepulse.hivebox.upstream import BoxResult, UpstreamClient, make_client
-from hivepulse.opensensemap import format_timestamp
+from hivepulse.opensensemap import JsonObject, format_timestamp
 
 log = logging.getLogger("hivepulse.hivebox")
 
@@ -84,9 +83,9 @@ class TemperatureResult:
     snapshot: Snapshot
     now: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         used = [b.reading for b in self.per_box if b.reading is not None]
-        body: dict[str, Any] = {
+        body: JsonObject = {
             "average": self.average,
             "unit": "°C",
             "status": self.status,
@@ -116,7 +115,7 @@ class Readiness:
     data_too_old: bool
     max_age_s: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "ready": self.ready, "boxes_configured": self.boxes_configured,
             "boxes_unreachable": self.boxes_unreachable, "too_many_unreachable": self.too_many_unreachable,

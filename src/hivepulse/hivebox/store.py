@@ -14,9 +14,9 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from hivepulse.hivebox.config import S3Settings
+from hivepulse.opensensemap import JsonObject
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class S3Store:
         stamp = moment.strftime("%Y%m%dT%H%M%S.") + f"{moment.microsecond // 1000:03d}Z"
         return f"{self.settings.prefix}temperature-{stamp}-{uuid.uuid4().hex}.json"
 
-    def put_document_sync(self, document: dict[str, Any], when: float) -> StoredObject:
+    def put_document_sync(self, document: JsonObject, when: float) -> StoredObject:
         """Blocking put (creates the bucket if needed)."""
         bucket = self.settings.bucket
         if not self._bucket_checked:
@@ -57,6 +57,6 @@ class S3Store:
                                content_type="application/json")
         return StoredObject(bucket, name, len(body))
 
-    async def put_document(self, document: dict[str, Any], when: float) -> StoredObject:
+    async def put_document(self, document: JsonObject, when: float) -> StoredObject:
         """Put without blocking the event loop."""
         return await asyncio.to_thread(self.put_document_sync, document, when)

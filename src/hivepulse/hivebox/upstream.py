@@ -25,7 +25,6 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
@@ -36,6 +35,7 @@ from hivepulse.hivebox.body import (
     BoundedBody,
     parse_json_object,
 )
+from hivepulse.opensensemap import JsonObject
 
 Observer = Callable[["BoxResult"], None]
 
@@ -47,16 +47,16 @@ class BoxResult:
     box_id: str
     ok: bool
     status: int | None
-    data: dict[str, Any] | None
+    data: JsonObject | None
     error: str | None
     latency_s: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"ok": self.ok, "status": self.status, "data": self.data, "error": self.error,
                 "latency_s": self.latency_s}
 
     @classmethod
-    def from_dict(cls, box_id: str, item: dict[str, Any]) -> BoxResult:
+    def from_dict(cls, box_id: str, item: JsonObject) -> BoxResult:
         return cls(box_id, bool(item["ok"]), item.get("status"), item.get("data"), item.get("error"),
                    float(item.get("latency_s", 0.0)))
 

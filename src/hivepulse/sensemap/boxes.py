@@ -23,12 +23,12 @@ import hashlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from hivepulse.opensensemap import (
     BOX_ID_RE,
     REJECTED_ID,
     TEMPERATURE_TITLE,
+    JsonObject,
     format_timestamp,
     is_valid_box_id,
     parse_timestamp,
@@ -95,7 +95,7 @@ class BoxSpec:
     top_key_order: tuple[str, ...] = _TOP_KEYS
     sensor_key_order: tuple[str, ...] = _SENSOR_KEYS
     value_first: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: JsonObject = field(default_factory=dict)
 
 
 def _hex_id(rng: random.Random) -> str:
@@ -224,10 +224,10 @@ def _measurement(spec: SensorSpec, now: float, value_first: bool) -> dict[str, s
 
 
 def render_sensor(spec: SensorSpec, now: float, key_order: tuple[str, ...], value_first: bool,
-                  populate: bool = True) -> dict[str, Any]:
+                  populate: bool = True) -> JsonObject:
     """One sensor object. ``populate=False`` renders ``lastMeasurement`` as a bare measurement id string,
     as ``GET /boxes`` without ``date`` does."""
-    fields: dict[str, Any] = {
+    fields: JsonObject = {
         "_id": spec.sensor_id, "title": spec.title, "unit": spec.unit, "sensorType": spec.sensor_type,
     }
     if spec.icon:
@@ -245,7 +245,7 @@ def newest_reading_time(spec: BoxSpec, now: float) -> float:
 
 
 def render_box(spec: BoxSpec, now: float, populate: bool = True,
-               populate_titles: set[str] | None = None) -> dict[str, Any]:
+               populate_titles: set[str] | None = None) -> JsonObject:
     """The ``GET /boxes/{id}`` document at epoch time ``now`` (timestamps re-based to ``now``).
 
     ``populate_titles``: when given, only sensors with these titles carry a ``lastMeasurement`` object
@@ -259,7 +259,7 @@ def render_box(spec: BoxSpec, now: float, populate: bool = True,
                       populate and (populate_titles is None or s.title in populate_titles))
         for s in spec.sensors
     ]
-    fields: dict[str, Any] = {
+    fields: JsonObject = {
         "_id": spec.box_id,
         "createdAt": created,
         "updatedAt": format_timestamp(last),
@@ -278,7 +278,7 @@ def render_box(spec: BoxSpec, now: float, populate: bool = True,
     return ordered
 
 
-def render_minimal(spec: BoxSpec, now: float) -> dict[str, Any]:
+def render_minimal(spec: BoxSpec, now: float) -> JsonObject:
     """``GET /boxes?minimal=true`` item: ``_id, name, currentLocation, exposure, lastMeasurementAt``."""
     created = format_timestamp(spec.created_at)
     return {

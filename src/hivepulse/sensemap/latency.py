@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from hivepulse.errors import InputError
+from hivepulse.opensensemap import JsonObject
 
 ERROR_STATUSES = (500, 502, 503)
 MAX_DELAY_MS = 600_000.0
@@ -63,10 +63,10 @@ class LatencyModel:
                 raise InputError("invalid latency setting", column=name, value=getattr(self, name, None),
                                  expected=expected)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return asdict(self)
 
-    def updated(self, changes: dict[str, Any]) -> LatencyModel:
+    def updated(self, changes: JsonObject) -> LatencyModel:
         """A copy with ``changes`` applied (unknown keys raise :class:`InputError`)."""
         current = self.to_dict()
         for key, value in changes.items():

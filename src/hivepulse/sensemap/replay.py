@@ -17,12 +17,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from hivepulse.errors import InputError, SourceError
-from hivepulse.opensensemap import PUBLIC_API, format_timestamp, is_valid_box_id, parse_timestamp
+from hivepulse.opensensemap import PUBLIC_API, JsonObject, format_timestamp, is_valid_box_id, parse_timestamp
 
 MAX_EPOCH_S = 1e11
 """Recording times must lie between the epoch and this (the year 5138): anything else is a damaged manifest."""
@@ -56,7 +55,7 @@ class Recording:
 
         return TIMESTAMP_RE.sub(move, text)
 
-    def document(self, box_id: str, now: float) -> dict[str, Any] | None:
+    def document(self, box_id: str, now: float) -> JsonObject | None:
         text = self.rebased_text(box_id, now)
         return None if text is None else json.loads(text)
 

@@ -31,6 +31,7 @@ from starlette.routing import Route
 from hivepulse.errors import InputError, ServiceError
 from hivepulse.fsio import read_text_limited
 from hivepulse.net import wait_until
+from hivepulse.opensensemap import JsonObject
 from hivepulse.quantiles import nearest_rank
 from hivepulse.sensemap.boxes import (
     BoxSpec,
@@ -117,7 +118,7 @@ class SensemapState:
         self.cold_starts = 0
         self.started = time.time()
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> JsonObject:
         """The ``GET /_stats`` document (see docs/sensemap.md)."""
         delays = sorted(self.delays_ms)
         return {
@@ -154,7 +155,7 @@ class SensemapState:
             self._generated[box_id] = spec
         return spec
 
-    def box_document(self, box_id: str, now: float) -> dict[str, Any] | None:
+    def box_document(self, box_id: str, now: float) -> JsonObject | None:
         """The wire document of one box at epoch ``now``; None if the box does not exist (replay mode)."""
         if box_id in self.planted:
             return render_box(self.planted[box_id], now)
