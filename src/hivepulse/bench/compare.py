@@ -2,8 +2,9 @@
 
 Rule (per scenario present in both runs, on the raw latency samples in ms):
 
-1. two-sided Mann-Whitney U test (``scipy.stats.mannwhitneyu``, ``method="auto"``) of the current against
-   the baseline samples; significant when ``p < alpha`` (default 0.01);
+1. two-sided Mann-Whitney U test of the current against the baseline samples
+   (:func:`hivepulse.stats.mann_whitney`, i.e. ``scipy.stats.mannwhitneyu``, ``method="auto"``); significant
+   when ``p < alpha`` (default 0.01);
 2. effect size = ``median(current) / median(baseline)``; it counts when it is at most ``1 - min_effect``
    (faster) or at least ``1 + min_effect`` (slower), default ``min_effect = 0.10``;
 3. **faster** / **slower** only when both hold, otherwise **unchanged** (significant but tiny changes and
@@ -19,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats as _st
+
+from hivepulse.stats import mann_whitney
 
 ALPHA = 0.01
 MIN_EFFECT = 0.10
@@ -40,7 +42,7 @@ class Comparison:
     n_current: int
     reason: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -61,8 +63,9 @@ def compare_samples(
     if b.size < min_n or c.size < min_n:
         return Comparison(scenario, "unchanged", mb, mc, None, None, int(b.size), int(c.size),
                           f"too few samples (need {min_n} on each side)")
-    ratio = mc / mb if mb else None
-    p = float(_st.mannwhitneyu(c, b, alternative="two-sided").pvalue)
+    ratio = mc / mb if mb and mc is not None else None
+    p = mann_whitney(c, b).p_value
+    assert p is not None  # both samples are non-empty
     significant = p < alpha
     if ratio is None:
         verdict, reason = "unchanged", "baseline median is zero"

@@ -46,11 +46,27 @@ emitted in this order:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from hivepulse.vocabulary import direction
 
-Finding = dict[str, Any]
+
+class Finding(TypedDict):
+    """One finding, exactly the record of docs/profiling.md ("The findings record")."""
+
+    metric: str
+    value: Any  # a number (count, share, ms or x)
+    text: str
+    scenario: str | None
+    unit: str | None
+    kind: str
+    better: str | None
+    threshold: float | None
+    n: int | None
+    reach: float | None
+    reach_text: str | None
+    significant: bool | None
+
 
 KINDS = ("problem", "good", "info")
 """A finding's kind: only problems can become action items; good news and info are evidence."""

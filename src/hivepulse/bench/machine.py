@@ -39,12 +39,13 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]
     return out
 
 
-def machine_info() -> dict:
+def machine_info() -> dict[str, object]:
     """CPU model, logical/physical cores, usable cores, memory, OS, Python and package versions, load average.
 
     ``load_avg_1m`` is the 1-minute load average when the result was recorded: a value near or above
     ``cores_usable`` means the machine was busy and the numbers are noisy.
     """
+    usable: int | None
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux

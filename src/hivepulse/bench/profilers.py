@@ -24,8 +24,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hivepulse.bench.util import run_coroutine
+
+if TYPE_CHECKING:
+    from pyinstrument import Profiler
+from hivepulse.errors import ServiceError
+from hivepulse.net import wait_until
 
 PTRACE_HELP = (
     "py-spy could not attach to pid {pid}: ptrace is not permitted here ({detail}). "
@@ -58,9 +64,9 @@ class ProfileOutput:
     speedscope: Path | None = None
     message: str | None = None
     samples: int | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         def rel(p: Path | None) -> str | None:
             return p.name if p is not None else None
 
@@ -137,7 +143,7 @@ async def aprofile_call(
     return _write_pyinstrument(profiler, Path(out_dir), name)
 
 
-def _write_pyinstrument(profiler, out: Path, name: str) -> ProfileOutput:
+def _write_pyinstrument(profiler: Profiler, out: Path, name: str) -> ProfileOutput:
     from pyinstrument.renderers import SpeedscopeRenderer
 
     out.mkdir(parents=True, exist_ok=True)
@@ -187,7 +193,7 @@ class PySpyRecorder:
         self.rate_hz = rate_hz
         self.command = list(command) if command is not None else pyspy_command()
         self.fallback = fallback
-        self._procs: list[tuple[subprocess.Popen, Path, Path]] = []
+        self._procs: list[tuple[subprocess.Popen[bytes], Path, Path]] = []
         self._failure: str | None = None
 
     @property
@@ -218,13 +224,18 @@ class PySpyRecorder:
                 proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL)
             self._procs.append((proc, path, log))
-        deadline = time.monotonic() + settle_s
-        while time.monotonic() < deadline:
+        def settled() -> str | None:
             if any(p.poll() is not None for p, _, _ in self._procs):
-                break
+                return "exited"
             if all(_STARTED_MARKER in log.read_text(errors="replace") for _, _, log in self._procs):
+                return "sampling"
+            return None
+
+        try:
+            if wait_until(settled, timeout_s=settle_s, interval_s=0.02, what="py-spy sampling") == "sampling":
                 return True
-            time.sleep(0.02)
+        except ServiceError:
+            pass  # neither sampling nor exited yet: treated as started, as before
         for proc, _path, log in self._procs:
             if proc.poll() is not None:
                 text = log.read_text(errors="replace")
@@ -284,14 +295,14 @@ def speedscope_functions(path: str | Path, top: int = 15) -> list[tuple[str, flo
     """
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     frames = [f.get("name", "?") for f in data.get("shared", {}).get("frames", [])]
-    totals: Counter = Counter()
+    totals: Counter[str] = Counter()
     grand = 0.0
     for profile in data.get("profiles", []):
         if profile.get("type") == "sampled":
             weights = profile.get("weights") or [1] * len(profile.get("samples", []))
-            for stack, weight in zip(profile.get("samples", []), weights, strict=False):
+            for sampled, weight in zip(profile.get("samples", []), weights, strict=False):
                 grand += weight
-                for name in {frames[i] for i in stack}:
+                for name in {frames[i] for i in sampled}:
                     totals[name] += weight
         elif profile.get("type") == "evented":
             stack: list[int] = []

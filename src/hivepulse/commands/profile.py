@@ -13,13 +13,11 @@ import re
 import sys
 from pathlib import Path
 
-from hivepulse.bench.session import build_config
 from hivepulse.errors import InputError
 from hivepulse.paths import locate, locate_output
-from hivepulse.sources.files import check_output_dir
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "profile",
         help="profile HiveBox with and without caching; write results.json and an HTML report",
@@ -74,6 +72,8 @@ RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 def check_args(args: argparse.Namespace) -> None:
     """Reject out-of-range numbers, a run id that is not a plain directory name, an unusable --output-dir
     and a scenario file that is not UTF-8 text, before any server starts (InputError, exit 2)."""
+    from hivepulse.sources.files import check_output_dir
+
     if args.requests is not None and not 1 <= args.requests <= MAX_REQUESTS:
         raise InputError("invalid --requests", value=args.requests, expected=f"an integer from 1 to {MAX_REQUESTS}")
     if args.concurrency is not None and not 1 <= args.concurrency <= MAX_CONCURRENCY:
@@ -102,6 +102,7 @@ def check_args(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hivepulse.bench.runner import run as run_scenarios
+    from hivepulse.bench.session import build_config
 
     check_args(args)
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hivepulse.errors import InputError, ServiceError
+from hivepulse.fsio import read_text_limited
+from hivepulse.net import wait_until
+from hivepulse.opensensemap import JsonObject
+from hivepulse.quantiles import nearest_rank
 from hivepulse.sensemap.boxes import (
     BoxSpec,
     box_ids,
@@ -40,11 +44,13 @@ from hivepulse.sensemap.boxes import (
     render_minimal,
 )
 from hivepulse.sensemap.latency import LatencyModel, LatencySampler
+from hivepulse.sensemap.plant import OUTAGE_MODES, parse_plant_body
 from hivepulse.sensemap.replay import Recording, load_recording
 
 JSON_TYPE = "application/json; charset=utf-8"
-OUTAGE_MODES = ("error", "timeout", "notfound")
 _MAX_DELAY_SAMPLES = 200_000
+MAX_PLANT_FILE_BYTES = 16 << 20
+"""Largest --plant file read (16 MiB)."""
 
 
 @dataclass
@@ -74,15 +80,6 @@ def _json(data: Any, status: int = 200) -> Response:
 def _error(status: int, code: str, message: str) -> Response:
     """openSenseMap (restify-errors) error body: ``{"code": "...", "message": "..."}``."""
     return _json({"code": code, "message": message}, status)
-
-
-def _percentile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (an observed sample): the value at 1-based rank ceil(q/100 * n)."""
-    if not sorted_values:
-        return None
-    n = len(sorted_values)
-    rank = max(1, math.ceil(q * n / 100))
-    return sorted_values[min(rank, n) - 1]
 
 
 def _measurement_id(box_id: str, sensor_id: str) -> str:
@@ -121,7 +118,7 @@ class SensemapState:
         self.cold_starts = 0
         self.started = time.time()
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> JsonObject:
         """The ``GET /_stats`` document (see docs/sensemap.md)."""
         delays = sorted(self.delays_ms)
         return {
@@ -136,9 +133,9 @@ class SensemapState:
             "cold_starts": self.cold_starts,
             "injected_ms": {
                 "count": len(delays),
-                "p50": _percentile(delays, 50),
-                "p90": _percentile(delays, 90),
-                "p99": _percentile(delays, 99),
+                "p50": nearest_rank(delays, 50),
+                "p90": nearest_rank(delays, 90),
+                "p99": nearest_rank(delays, 99),
                 "max": delays[-1] if delays else None,
             },
             "since": self.started,
@@ -158,7 +155,7 @@ class SensemapState:
             self._generated[box_id] = spec
         return spec
 
-    def box_document(self, box_id: str, now: float) -> dict[str, Any] | None:
+    def box_document(self, box_id: str, now: float) -> JsonObject | None:
         """The wire document of one box at epoch ``now``; None if the box does not exist (replay mode)."""
         if box_id in self.planted:
             return render_box(self.planted[box_id], now)
@@ -170,42 +167,38 @@ class SensemapState:
         ids = list(self.recording.ids) if self.recording is not None else list(self.catalogue)
         return ids + [i for i in self.planted if i not in ids]
 
-    def plant(self, box_id: str, body: dict[str, Any]) -> None:
-        """Apply a ``PUT /_boxes/{id}`` body (see :func:`planted_box`); ``outage`` sets or clears an outage."""
-        if "outage" in body:
-            mode = body["outage"]
-            if mode is None:
+    def plant(self, box_id: str, body: object, *, file: str | None = None) -> None:
+        """Apply a ``PUT /_boxes/{id}`` body (checked as a :class:`PlantBody`, see :func:`planted_box`);
+        ``outage`` sets or clears an outage. :class:`InputError` naming the field for a bad body."""
+        if isinstance(body, dict) and "outage" in body and body["outage"] not in (None, *OUTAGE_MODES):
+            raise InputError("invalid outage", file=file, column="outage", value=body["outage"],
+                             expected="one of " + ", ".join(OUTAGE_MODES) + " or null")
+        plant = parse_plant_body(body, file=file, box_id=box_id if file else None)
+        if "outage" in plant.model_fields_set:
+            if plant.outage is None:
                 self.outages.pop(box_id, None)
-            elif mode in OUTAGE_MODES:
-                self.outages[box_id] = mode
             else:
-                raise InputError("invalid outage", column="outage", value=mode,
-                                 expected="one of " + ", ".join(OUTAGE_MODES) + " or null")
-        if "temperature" in body or "sensors" in body or "decoys" in body:
-            try:
-                self.planted[box_id] = planted_box(box_id, body, self.config.seed)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise InputError("invalid planted box", value=body,
-                                 expected='{"temperature": {"value": "21.5", "age_s": 120}} or '
-                                          '{"sensors": [...]}') from exc
+                self.outages[box_id] = plant.outage
+        if plant.plants_data:
+            self.planted[box_id] = planted_box(box_id, plant, self.config.seed)
 
     def load_plant_file(self, path: Path) -> None:
         """Plant every box of a JSON file ``{"boxes": {"<id>": <PUT body>, ...}}`` (or the mapping itself)."""
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data = json.loads(read_text_limited(path, MAX_PLANT_FILE_BYTES, what="plant file"))
         except FileNotFoundError:
             raise InputError("plant file not found", file=str(path)) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON ({exc.msg})", file=str(path), line=exc.lineno) from None
+        except RecursionError:
+            raise InputError("invalid JSON (nested too deeply)", file=str(path)) from None
         boxes = data.get("boxes", data) if isinstance(data, dict) else None
         if not isinstance(boxes, dict):
             raise InputError("invalid plant file", file=str(path), expected='an object {"boxes": {id: body}}')
         for box_id, body in boxes.items():
             if not is_valid_box_id(box_id):
                 raise InputError("invalid box id", file=str(path), value=box_id, expected="24 hex digits")
-            if not isinstance(body, dict):
-                raise InputError("invalid planted box", file=str(path), column=box_id, expected="an object")
-            self.plant(box_id, body)
+            self.plant(box_id, body, file=str(path))
 
     # -- request accounting -------------------------------------------------------------------------------
     def enter(self, box_id: str | None) -> None:
@@ -230,7 +223,7 @@ class SensemapState:
 def create_app(state: SensemapState) -> Starlette:
     """The Starlette application serving ``state``."""
 
-    async def delayed(key: str, box_id: str | None, produce) -> Response:
+    async def delayed(key: str, box_id: str | None, produce: Callable[[], Response]) -> Response:
         draw = state.sampler.draw(key, time.monotonic())
         if draw.cold:
             state.cold_starts += 1
@@ -371,7 +364,7 @@ def create_app(state: SensemapState) -> Starlette:
                 model = state.sampler.model.updated(changes)
             except InputError as err:
                 return _error(422, "UnprocessableEntity", str(err))
-            except ValueError:
+            except (ValueError, RecursionError):
                 return _error(400, "BadRequest", "expected a JSON object of latency settings")
             state.sampler.reseed(model)
         return _json(state.sampler.model.to_dict())
@@ -391,7 +384,7 @@ def create_app(state: SensemapState) -> Starlette:
             state.plant(box_id, body)
         except InputError as err:
             return _error(422, "UnprocessableEntity", str(err))
-        except ValueError:
+        except (ValueError, RecursionError):
             return _error(400, "BadRequest", "expected a JSON object")
         return _json({"planted": box_id, "outage": state.outages.get(box_id)})
 
@@ -457,12 +450,13 @@ class ThreadedServer:
         if self._thread.is_alive() or self._server.started:
             return self
         self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise ServiceError(f"server on {self.url} did not start within {timeout:g} s")
-            time.sleep(0.01)
+        try:
+            wait_until(lambda: self._server.started or None, timeout_s=timeout, interval_s=0.01,
+                       what=f"server on {self.url} starting",
+                       abort=lambda: None if self._thread.is_alive() else "its thread ended")
+        except ServiceError:
+            self.stop()
+            raise ServiceError(f"server on {self.url} did not start within {timeout:g} s") from None
         return self
 
     def stop(self) -> None:
@@ -488,7 +482,7 @@ def start_in_thread(config: SensemapConfig, host: str = "127.0.0.1", port: int =
 
 
 def serve(config: SensemapConfig, host: str = "127.0.0.1", port: int = 8081,
-          announce=print) -> None:
+          announce: Callable[[str], object] = print) -> None:
     """Serve in the foreground until interrupted; ``announce`` receives the URL line once listening."""
     state = SensemapState(config)
     app = create_app(state)
