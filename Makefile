@@ -28,6 +28,8 @@ demo: $(STAMP)
 
 test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks deploy
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(MAKE) --no-print-directory scan
 	$(BIN)/python -m pytest -n 2 -q -m "not timing"
 	$(BIN)/python -m pytest -q -m timing
