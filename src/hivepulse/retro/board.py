@@ -121,8 +121,8 @@ def issue_body(open_item: OpenItem) -> str:
         ("Target", _text(item.target_text)),
         ("Due", f"{_text(item.due, 40)} (the next retro)"),
         ("Practice", _text(item.practice)),
-        ("Set at", f"the retro {_text(origin, 80)}{carried}; open at the retro {_text(open_item.iteration, 80)}"
-                   f"{env}"),
+        ("Set at", f"the retro {_text(origin, 80)}{carried}" + (
+            f"; open at the retro {_text(open_item.iteration, 80)}{env}" if origin != open_item.iteration else "")),
         ("Item", code(short(item.id, MAX_FIELD))),
     ]
     lines = [
@@ -379,6 +379,7 @@ class _Writer:
             self.report.label_created = ensure_label(self.client, repo, label, color=LABEL_COLOR,
                                                      description=LABEL_DESCRIPTION)
             self.label_checked = True
+            self.writes += self.report.label_created
         for _ in range(CREATE_ATTEMPTS):
             self._pause()
             try:

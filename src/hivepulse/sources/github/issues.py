@@ -178,7 +178,11 @@ def ensure_label(client: GitHubClient, repo: str, name: str, *, color: str, desc
     if status == 200:
         return False
     payload = {"name": name, "color": color, "description": description}
-    status, data = client.send_json("POST", f"/repos/{repo}/labels", payload, replay=True, accept=(422,))
+    status, data = client.send_json("POST", f"/repos/{repo}/labels", payload, replay=True, accept=(403, 404, 422))
+    if status in (403, 404):
+        raise SourceError(f"GitHub answered POST /repos/{repo}/labels with {status} ({_message(client, data)}): the "
+                          f"token cannot create the label {short(name, 50)!r} (that needs push access); create it "
+                          "once in the repository's labels, or use a token that can")
     if status == 422:
         errors = data.get("errors") if isinstance(data, Mapping) else None
         if isinstance(errors, list) and any(isinstance(e, Mapping) and e.get("code") == "already_exists"
