@@ -13,10 +13,12 @@ Shapes follow the GitHub REST API reference (API version 2022-11-28), https://do
   "title"}], "documentation_url": ..., "status": "422"}``; a body over 65,536 characters gives GitHub's
   ``{"resource": "Issue", "code": "custom", "field": "body", "message": "body is too long (maximum is 65536
   characters)"}``; labels that do not exist are created; without push access labels are silently dropped;
-  ``410 {"message": "Issues are disabled for this repo"}``;
+  ``410 {"message": "Issues are disabled for this repo"}`` (PyGithub's recorded ``Repository.testCreateIssue``);
 - ``PATCH /repos/{o}/{r}/issues/{n}`` (#update-an-issue): 200 with the issue;
 - ``GET /repos/{o}/{r}/labels/{name}`` (issues/labels#get-a-label, case-insensitive), ``POST .../labels``
-  (#create-a-label: ``201``; ``422`` ``already_exists``; ``invalid`` color);
+  (#create-a-label: ``201`` with the label ``{id, node_id, url, name, color, default, description}`` and a
+  ``Location``, as PyGithub's recorded ``Repository.testCreateLabel``; ``422`` ``{"resource": "Label", "code":
+  "already_exists", "field": "name"}``; ``invalid`` color; ``403`` without push access);
 - ``X-RateLimit-*`` headers on every answer, ``401 Bad credentials`` without the token;
 - scripted faults per method and path: ``429`` / ``403-retry`` (``Retry-After``), ``403-primary``
   (``X-RateLimit-Remaining: 0`` and a reset), ``403-secondary`` (no header), ``502`` (not processed),
@@ -330,7 +332,7 @@ class FakeIssues:
             return self._invalid("Label", [{"resource": "Label", "code": "already_exists", "field": "name"}], doc)
         label = self._label_obj(name, color.lower(), payload.get("description"))  # type: ignore[arg-type]
         self.labels[name.lower()] = label
-        return 201, label, {}
+        return 201, label, {"Location": str(label["url"])}
 
 
 def _handler(fake: FakeIssues) -> type[BaseHTTPRequestHandler]:

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from ghissues import FakeIssues, Fault
 
 from hivepulse.cli import main
 from hivepulse.errors import SourceError
+from hivepulse.fsio import locked
 from hivepulse.retro import board
 from hivepulse.retro import ledger as led
 from hivepulse.retro.actions import ActionItem
@@ -94,6 +96,9 @@ def test_marker_round_trips_and_a_hostile_id_cannot_end_the_comment():
     text = marker(hostile)
     assert text.count("-->") == 1 and text.endswith(" -->") and "<img" not in text and "@" not in text
     assert marker_ids(f"intro\n{text}\nmore {marker('b/c')}") == [hostile, "b/c"]
+    huge = board.OpenItem(item("x" * 2000), IT1)
+    result = plan([huge], [], REPO)
+    assert result.steps == () and "too long to be marked" in result.notes[0]
 
 
 def test_plan_creates_updates_and_leaves_alone():
@@ -292,6 +297,27 @@ def test_what_was_done_before_a_failure_is_kept(gh, tmp_path):
     with pytest.raises(SourceError):
         run_sync(gh, ws)
     assert list(links(ws)) == [f"{IT1}/review-pickup-time"]  # the first issue is linked already
+
+
+def test_the_ledger_is_written_under_the_lock_keeping_what_a_retro_wrote_meanwhile(gh, tmp_path):
+    ws = three(tmp_path)
+    done: list[board.SyncReport] = []
+    with locked(ws / led.WORKSPACE_LOCK):  # a retro holds the workspace
+        worker = threading.Thread(target=lambda: done.append(run_sync(gh, ws)))
+        worker.start()
+        deadline = time.monotonic() + 30
+        while len(gh.live()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        assert links(ws) == {} and not done  # the issues exist; the sync waits for the lock
+        ledger = led.load(ws / "ledger.json")  # the retro writes its entry meanwhile
+        led.save(ws / "ledger.json", led.with_entry(ledger, IT2, since="2026-05-25", until="2026-06-08",
+                                                    due="2026-06-22", actions=[item("z", ident=IT2)], followups=[]))
+    worker.join(30)
+    assert done and done[0].ledger_written
+    ledger = led.load(ws / "ledger.json")
+    assert sorted(ledger.entries) == ["2026-05-11_2026-05-25", IT2] and ledger.entries[IT2].actions[0].board is None
+    assert [v.number for v in links(ws).values()] == [1, 2, 3]
 
 
 def test_deleted_issue_is_recreated_and_an_unlabelled_one_found_through_the_ledger(gh, tmp_path):

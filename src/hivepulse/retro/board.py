@@ -67,7 +67,9 @@ MAX_EVIDENCE = 1500
 MAX_FIELD = 300
 CREATE_ATTEMPTS = 3
 """A create whose outcome stays unknown after this many attempts (each followed by a listing) fails."""
-_MARKER = re.compile(r"<!--\s*hivepulse:action-item\s+id=([A-Za-z0-9%._~/-]{1,400})\s*-->")
+MAX_MARKED_ID = 1000
+"""Longest item id (percent-encoded) a marker holds; an item with a longer id is not synced (a note says so)."""
+_MARKER = re.compile(r"<!--\s*hivepulse:action-item\s+id=([A-Za-z0-9%._~/-]{1,1000})\s*-->")
 _MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
 Action = Literal["create", "update", "unchanged"]
 
@@ -257,6 +259,10 @@ def plan(items: Sequence[OpenItem], issues: Sequence[IssueState], repo: str) -> 
     notes: list[str] = []
     for oi in items:
         item = oi.item
+        if len(quote(item.id, safe="/")) > MAX_MARKED_ID:
+            notes.append(f"{short(item.id, 80)}: its id is too long to be marked ({len(item.id):,} characters); "
+                         "not synced")
+            continue
         title, body = issue_title(item), issue_body(oi)
         digest = content_hash(title, body)
         found = sorted(by_marker.get(item.id, []), key=lambda i: i.number)
