@@ -150,6 +150,18 @@ def test_old_ledgers_load_and_records_without_a_board_are_unchanged():
     assert link == BoardLink(REPO, 7, "", "closed")
 
 
+def test_rerunning_a_retro_keeps_the_items_links():
+    link = BoardLink(REPO, 4, f"https://github.com/{REPO}/issues/4", "open", assignees=1)
+    ledger = led.with_entry(led.empty(), IT1, since="2026-05-11", until="2026-05-25", due="2026-06-08",
+                            actions=[replace(item("a"), board=link)], followups=[])
+    again = led.with_entry(ledger, IT1, since="2026-05-11", until="2026-05-25", due="2026-06-08",
+                           actions=[item("a"), item("b")], followups=[])  # the same iteration run again
+    assert [a.board for a in again.entries[IT1].actions] == [link, None]
+    follow = led.follow_up(again.entries[IT1].actions, {})
+    assert follow[0].board == link and follow[0].to_dict()["board"]["number"] == 4
+    assert "board" not in follow[1].to_dict()
+
+
 # ---------------------------------------------------------------------------------------------- against the API
 
 
