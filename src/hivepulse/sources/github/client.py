@@ -12,7 +12,7 @@
   once with :class:`RateLimited` naming the time to retry.
 - **Retries**: 500/502/503/504, timeouts and dropped connections (also mid-body) are retried up to
   ``retries`` times after ``min(cap, base * 2**n)`` seconds with equal jitter (half fixed, half random).
-- **Writes** (:meth:`GitHubClient.send_json`, used by :mod:`.writes`): ``POST``/``PATCH`` with a JSON body go
+- **Writes** (:meth:`GitHubClient.send_json`, used by :mod:`.issues`): ``POST``/``PATCH`` with a JSON body go
   through the same waits and retries, except that a request which must not be repeated blindly (``replay=False``:
   creating an issue) raises :class:`Unconfirmed` on an answer that leaves its outcome unknown (a 5xx, a timeout
   or a connection lost after sending) instead of sending it again; the caller checks first. A rate-limit answer
