@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "store",
     "sample",
     "retro",
+    "actions",
     "profile",
     "hivebox",
     "sensemap",

@@ -18,6 +18,7 @@ from typing import Any
 
 from hivepulse.metrics.results import JSONObject
 from hivepulse.metrics.tiers import next_tier_cutoff
+from hivepulse.retro.boardlink import BoardLink
 from hivepulse.retro.catalog import TARGET_RULES, CatalogEntry, TargetRule, load_catalog
 from hivepulse.retro.facts import Measurement, Signal
 from hivepulse.retro.fmt import fmt_value
@@ -75,7 +76,8 @@ class ActionItem:
 
     ``baseline`` and ``target`` are in the unit of ``watch`` (hours, fraction, deployments per week, count);
     ``comparator`` is one of ``<``, ``<=``, ``>=``, ``>`` or ``measurable``; ``due`` is the next retro date
-    (ISO); ``owner`` is left empty for the team.
+    (ISO); ``owner`` is left empty for the team. ``board``: its GitHub issue as ``hivepulse actions sync`` last
+    read it (:mod:`hivepulse.retro.boardlink`; absent until a sync, and then only written when set).
     """
 
     id: str
@@ -103,11 +105,22 @@ class ActionItem:
     carry_count: int = 0
     stage: str | None = None
     details: ItemDetails = field(default_factory=ItemDetails)
+    board: BoardLink | None = None
 
     def to_dict(self) -> JSONObject:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["details"] = self.details.to_dict()
+        if self.board is None:  # records and ledgers without a board link stay byte-identical
+            del out["board"]
+        else:
+            out["board"] = self.board.to_dict()
         return out
+
+    @property
+    def owner_text(self) -> str:
+        """The owner column: ``owner``, else ``assigned on GitHub (#12)`` when the item's issue is assigned
+        (never who), else empty."""
+        return self.owner or (self.board.owner_text if self.board is not None else "")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ActionItem:
@@ -115,6 +128,7 @@ class ActionItem:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["details"] = ItemDetails.from_dict(data.get("details"))
+        values["board"] = BoardLink.from_dict(data.get("board"))
         return cls(**values)
 
     @property

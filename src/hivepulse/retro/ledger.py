@@ -25,6 +25,11 @@ occasional event, not a stream of data, so an item waiting for one must not be c
 
 The ledger is read into typed values (:class:`Ledger`, :class:`LedgerEntry`, :class:`ActionItem`); entries
 this run does not set are written back exactly as they were read.
+
+**Board links**: an item may carry ``board``, its GitHub issue as ``hivepulse actions sync`` last read it
+(:class:`~hivepulse.retro.boardlink.BoardLink`, optional); a follow-up keeps it (``FollowUp.board``), a
+re-run of an iteration keeps the links of its items, and writers of ``ledger.json`` hold
+:data:`WORKSPACE_LOCK` (``<output_dir>/.hivepulse.lock``) for their read-modify-write.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from hivepulse.errors import InputError
 from hivepulse.fsio import atomic_write_text, read_text_limited
 from hivepulse.metrics.results import JSONObject
 from hivepulse.retro.actions import ActionItem
+from hivepulse.retro.boardlink import BoardLink
 from hivepulse.retro.facts import Measurement
 from hivepulse.retro.fmt import fmt_value
 
@@ -48,6 +54,9 @@ FINDING_MAX_UNMEASURED = 2
 """A profiling-finding item not measurable at this many consecutive retros expires (closed)."""
 Verdict = Literal["met", "not met", "not measurable"]
 VERDICTS: tuple[Verdict, ...] = ("met", "not met", "not measurable")
+WORKSPACE_LOCK = ".hivepulse.lock"
+"""The workspace lock file, ``<output_dir>/.hivepulse.lock`` (:func:`hivepulse.fsio.locked`): held by every
+writer of ``ledger.json`` (the retro, ``actions sync``) while it re-reads, changes and writes it."""
 MAX_LEDGER_BYTES = 64 << 20
 """Largest ``ledger.json`` read (64 MiB: decades of retros)."""
 _OPS = {"<": operator.lt, "<=": operator.le, ">=": operator.ge, ">": operator.gt}
@@ -73,6 +82,8 @@ class FollowUp:
     signal: str = ""
     unmeasured: int = 0
     """Consecutive retros, this one included, at which the item was not measurable (0 when measured)."""
+    board: BoardLink | None = None
+    """The item's GitHub issue as the last ``actions sync`` read it (*closed on GitHub (#12) on ...*)."""
 
     @property
     def outcome(self) -> str:
@@ -95,6 +106,7 @@ class FollowUp:
             "target": self.target, "target_text": self.target_text, "verdict": self.verdict,
             "carried_from": self.carried_from, "carry_count": self.carry_count, "signal": self.signal,
             "unmeasured": self.unmeasured,
+            **({"board": self.board.to_dict()} if self.board is not None else {}),
         }
 
     @property
@@ -280,6 +292,7 @@ def follow_up(items: Sequence[ActionItem], measurements: Mapping[str, Measuremen
                 carry_count=item.carry_count,
                 signal=item.signal,
                 unmeasured=unmeasured,
+                board=item.board,
             )
         )
     return out
@@ -343,12 +356,18 @@ def with_entry(
 ) -> Ledger:
     """A copy of ``ledger`` with this iteration's entry set (replacing any earlier run of the same id).
 
-    ``pending``: earlier items still open (not measurable this time), followed up at the next retro.
+    ``pending``: earlier items still open (not measurable this time), followed up at the next retro. Items of
+    the replaced entry linked to a GitHub issue (``board``) keep their link when the new item has none.
     """
+    old = ledger.entries.get(iteration_id)
+    boards = {i.id: i.board for i in (old.open_items() if old else ()) if i.board is not None}
+    if boards:
+        actions = [a if a.board or a.id not in boards else replace(a, board=boards[a.id]) for a in actions]
+        pending = [p if p.board or p.id not in boards else replace(p, board=boards[p.id]) for p in pending]
     entry = LedgerEntry(since, until, due, tuple(actions), tuple(followups), tuple(pending))
     return Ledger({**ledger.entries, iteration_id: entry}, LEDGER_VERSION)
 
 
-__all__ = ["FINDING_MAX_UNMEASURED", "LEDGER_VERSION", "VERDICTS", "FollowUp", "Ledger", "LedgerEntry", "Verdict",
+__all__ = ["FINDING_MAX_UNMEASURED", "LEDGER_VERSION", "VERDICTS", "WORKSPACE_LOCK", "FollowUp", "Ledger", "LedgerEntry", "Verdict",
            "carry_over", "dumps", "empty", "follow_up", "load", "measurement_name", "open_items", "previous",
            "save", "still_open", "verdict", "with_entry"]
