@@ -34,18 +34,20 @@ from typing import TYPE_CHECKING
 from hivepulse.sources.git.options import (
     DEFAULT_FIX_TYPES,
     DEFAULT_HOTFIX_REGEX,
-    DEFAULT_TAG_REGEX,
+    DEFAULT_REVERT_MAX_DAYS,
     ENVIRONMENT_ALIASES,
     GitOptions,
     compile_options,
 )
+from hivepulse.sources.git.tagrules import DEFAULT_TAG_REGEX
 
 if TYPE_CHECKING:
-    from hivepulse.sources.git.read import read_git
+    from hivepulse.sources.git.launch import read_git
 
 __all__ = [
     "DEFAULT_FIX_TYPES",
     "DEFAULT_HOTFIX_REGEX",
+    "DEFAULT_REVERT_MAX_DAYS",
     "DEFAULT_TAG_REGEX",
     "ENVIRONMENT_ALIASES",
     "GitOptions",
@@ -56,7 +58,7 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     if name == "read_git":
-        from hivepulse.sources.git.read import read_git
+        from hivepulse.sources.git.launch import read_git
 
         return read_git
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,27 +1,130 @@
-"""Walks over the commit graph of :mod:`hivepulse.sources.git.graph`: who claims which commit
-(:func:`assign_owners`), first-parent chains, generation numbers, and the one ``git merge-base`` question
-the rollback rule asks."""
+"""Walks over the commit graph of :mod:`hivepulse.sources.git.graph`, all in memory (no git process per
+question): who claims which commit (:func:`assign_owners`), first-parent chains, generation numbers, ancestry
+bounded by generation numbers (:func:`reaches`, what ``git merge-base --is-ancestor`` answers), ``rev-list
+A ^B`` for a few commits (:func:`only_reachable`), and imported history (:func:`imported_history`)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
+import heapq
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from hivepulse.sources.git.graph import CommitGraph
 
 
-def is_ancestor(path: str, ancestor: bytes | str, descendant: bytes | str) -> bool:
-    """``git merge-base --is-ancestor``: True when ``ancestor`` is reachable from ``descendant``."""
-    a = ancestor.decode() if isinstance(ancestor, bytes) else ancestor
-    d = descendant.decode() if isinstance(descendant, bytes) else descendant
-    env = dict(os.environ, LC_ALL="C")
-    proc = subprocess.run(
-        ["git", "-C", path, "merge-base", "--is-ancestor", a, d], capture_output=True, env=env
-    )
-    return proc.returncode == 0
+def reaches(graph: CommitGraph, gen: np.ndarray, descendant: int, ancestor: int) -> bool:
+    """True when ``ancestor`` is reachable from ``descendant`` (itself included), as ``git merge-base
+    --is-ancestor ancestor descendant`` answers. The walk from ``descendant`` never goes below the ancestor's
+    generation number (a proper ancestor always has a smaller one), so it visits only commits between them."""
+    if descendant == ancestor:
+        return True
+    floor = int(gen[ancestor])
+    if int(gen[descendant]) <= floor:
+        return False
+    ptr, idx = graph.parent_ptr, graph.parent_idx
+    stack, seen = [descendant], {descendant}
+    while stack:
+        c = stack.pop()
+        for p in idx[ptr[c] : ptr[c + 1]].tolist():
+            if p == ancestor:
+                return True
+            if p not in seen and gen[p] > floor:
+                seen.add(p)
+                stack.append(p)
+    return False
+
+
+def only_reachable(graph: CommitGraph, gen: np.ndarray, include: Sequence[int], exclude: Sequence[int]) -> list[int]:
+    """``git rev-list include... ^exclude...``: commits reachable from ``include`` and from none of ``exclude``.
+
+    Commits are painted in decreasing generation order (every commit that can reach a commit has a larger
+    generation, so its paint arrives first); the walk stops as soon as every queued commit is reachable from
+    ``exclude``, so it visits about the commits between the two sides."""
+    ptr, idx = graph.parent_ptr, graph.parent_idx
+    paint: dict[int, int] = {}
+    heap: list[tuple[int, int]] = []
+    for c, colour in [(c, 1) for c in include] + [(c, 2) for c in exclude]:
+        if c not in paint:
+            heapq.heappush(heap, (-int(gen[c]), c))
+        paint[c] = paint.get(c, 0) | colour
+    live = sum(1 for v in paint.values() if v == 1)  # queued commits painted by ``include`` only
+    out: list[int] = []
+    while heap and live:
+        _, c = heapq.heappop(heap)
+        colour = paint[c]
+        if colour == 1:
+            live -= 1
+            out.append(c)
+        for p in idx[ptr[c] : ptr[c + 1]].tolist():
+            old = paint.get(p, 0)
+            new = old | colour
+            if new == old:
+                continue
+            if old == 0:
+                heapq.heappush(heap, (-int(gen[p]), p))
+            elif old == 1:
+                live -= 1  # queued as include-only, now reachable from exclude too
+            paint[p] = new
+            if new == 1:
+                live += 1
+    return out
+
+
+@dataclass(frozen=True)
+class Imported:
+    """Imported history: ``mask`` marks commits whose first-parent line ends at a root that the project's own
+    history reaches only through merges (``merges`` of them) whose other parent has that root."""
+
+    mask: np.ndarray
+    merges: int
+    roots: int
+
+
+def first_parent_roots(graph: CommitGraph) -> np.ndarray:
+    """Per commit, the root commit its first-parent line ends at; -1 when the line ends at a missing parent
+    (a shallow clone's cut): such lines are never imported. Pointer jumping, O(n log n) in numpy."""
+    n = len(graph)
+    ptr, counts = graph.parent_ptr, graph.n_parents
+    stored = np.diff(ptr)
+    whole = (stored == counts) & (stored > 0)
+    fp = np.full(n, -1, dtype=np.int64)
+    fp[whole] = graph.parent_idx[ptr[:-1][whole]]
+    jump = np.where(fp >= 0, fp, np.arange(n))
+    for _ in range(64):
+        nxt = jump[jump]
+        if np.array_equal(nxt, jump):
+            break
+        jump = nxt
+    return np.where(counts[jump] == 0, jump, -1)
+
+
+def imported_history(graph: CommitGraph, protected: Sequence[int]) -> Imported:
+    """Commits reached only through a merge whose other parent's first-parent line ends at another root
+    (``git subtree add``, ``merge --allow-unrelated-histories``). ``protected``: commits whose own root is never
+    imported (the deployed commits: the project's history is what it deploys)."""
+    n = len(graph)
+    empty = Imported(np.zeros(n, dtype=bool), 0, 0)
+    if not n or int((graph.n_parents == 0).sum()) < 2:
+        return empty
+    label = first_parent_roots(graph)
+    ptr, counts = graph.parent_ptr, graph.n_parents
+    merges = np.flatnonzero((counts >= 2) & (np.diff(ptr) == counts))
+    if not len(merges):
+        return empty
+    sizes = counts[merges].astype(np.int64)
+    owner = np.repeat(merges, sizes - 1)  # one row per non-first parent
+    first_edge = ptr[merges]
+    offsets = np.concatenate([np.arange(1, k) for k in sizes.tolist()])
+    other = graph.parent_idx[np.repeat(first_edge, sizes - 1) + offsets]
+    edge = (label[other] >= 0) & (label[owner] >= 0) & (label[other] != label[owner])
+    targets = set(label[other[edge]].tolist()) - set(label[np.asarray(protected, dtype=np.int64)].tolist())
+    if not targets:
+        return empty
+    mask = np.isin(label, np.fromiter(targets, dtype=np.int64, count=len(targets)))
+    n_merges = int(len(np.unique(owner[edge & np.isin(label[other], list(targets))])))
+    return Imported(mask, n_merges, len(targets))
 
 
 def first_parent_chain(graph: CommitGraph, tip: int) -> list[int]:
