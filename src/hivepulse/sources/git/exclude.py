@@ -22,7 +22,7 @@ BOT_RULES: tuple[tuple[str, str], ...] = (
     ("bot name", r"(?:^|[ _-])bot <"),
 )  # fmt: skip
 """Bot identities, matched case-insensitively against ``Name <e-mail>`` of the commit's author, in this order
-(the first match names the rule): the CI identities of GitHub Actions, Dependabot, Renovate and pre-commit.ci;
+(the first match names the rule; a release-tool subject is named before any author rule): the CI identities of GitHub Actions, Dependabot, Renovate and pre-commit.ci;
 any GitHub App account (name or e-mail local part ending in ``[bot]``: ``release-please[bot]``,
 ``renovate[bot]``, ...); a name whose last word is ``bot`` (``Renovate Bot``, ``gcf-owl-bot``)."""
 
@@ -77,11 +77,11 @@ def compile_rules(include_bots: bool, exclude_authors: tuple[str, ...], exclude_
         for name, pattern in RELEASE_TOOL_RULES:
             names.append(name)
             tool_parts.append(f"(?P<t{len(names)}>{pattern})")
-    for text in exclude_authors:
-        names.append(f"--exclude-author {text!r}")
+    for k, text in enumerate(exclude_authors, 1):  # named by position: a pattern may hold a person's name
+        names.append(f"--exclude-author #{k}")
         author.append((len(names), _compile(text, "--exclude-author")))
-    for text in exclude_messages:
-        names.append(f"--exclude-message {text!r}")
+    for k, text in enumerate(exclude_messages, 1):
+        names.append(f"--exclude-message #{k}")
         messages.append((len(names), _compile(text, "--exclude-message", re.MULTILINE)))
     tools = re.compile(rb"\n\x01(?:" + "|".join(tool_parts).encode() + rb")") if tool_parts else None
     return ExclusionRules(tuple(names), tuple(author), tools, tuple(messages))
@@ -111,12 +111,13 @@ def author_rule(ident: str, rules: ExclusionRules) -> int:
 
 
 def exclusion_note(counts: dict[str, int], *, bots_included: bool) -> str | None:
-    """``N commit(s) are not changes ...`` with the count per rule (never an identity), None when none."""
+    """``N commit(s) excluded ...`` with the count per rule (never an identity, never a team pattern's text),
+    None when none."""
     hits = {name: n for name, n in counts.items() if n}
     if not hits:
         return None
     total = sum(hits.values())
-    shown = ", ".join(f"{name} {n}" for name, n in hits.items())
+    shown = ", ".join(f"{name}: {n}" for name, n in hits.items())
     again = "" if bots_included else "; --include-bots counts bots and release tools again"
     return (f"{total} commit(s) excluded at ingest as bot, release-tool or excluded commits (not changes, no lead "
             f"time; still walked for the deployments' history): {shown}{again}.")  # fmt: skip

@@ -37,7 +37,7 @@ __all__ = ["LOG_FIELDS", "LOG_FORMAT", "REV_ARGS", "CommitGraph", "Refs", "TagRe
            "parse_refs", "read_graph", "read_refs"]  # fmt: skip
 
 REVERT_RE = re.compile(rb"This reverts commit ([0-9a-fA-F]{7,64})")
-_HEX = re.compile(rb"[0-9a-f]{4,64}")
+_HEX = re.compile(rb"[0-9a-f]{7,64}")
 
 
 @dataclass
@@ -261,21 +261,20 @@ def _parse_part(out: bytes, nfields: int = LOG_FIELDS, rules: ExclusionRules = N
 
 def _exclusions(fields: list[bytes], nfields: int, n: int, joined: bytes, lines: _Lines,
                 rules: ExclusionRules) -> np.ndarray:  # fmt: skip
-    """Per record, the first exclusion rule that matches (0: none): author rules (the ident field, decided
-    once per distinct identity and then dropped), release-tool subjects, then the team's message regexes."""
+    """Per record, the exclusion rule that matches (0: none), in this order: release-tool subjects, author rules
+    (the ident field, decided once per distinct identity and then dropped), the team's message regexes."""
     code = np.zeros(n, dtype=np.int16)
-    if rules.author and nfields > LOG_FIELDS:
-        idents = fields[4::nfields]
-        verdict = {ident: author_rule(ident.decode("utf-8", "replace"), rules) for ident in set(idents)}
-        code[:] = np.fromiter(map(verdict.__getitem__, idents), dtype=np.int16, count=n)
-        del idents, verdict
     if rules.tools is not None:
         found = [(m.start() + 1, int(str(m.lastgroup)[1:])) for m in rules.tools.finditer(joined)]
         if found:
             at, _ = lines.at([p for p, _ in found], exact=True)
-            for i, (_, number) in zip(at.tolist(), found, strict=True):
-                if not code[i]:
-                    code[i] = number
+            code[at] = [number for _, number in found]
+    if rules.author and nfields > LOG_FIELDS:
+        idents = fields[4::nfields]
+        verdict = {ident: author_rule(ident.decode("utf-8", "replace"), rules) for ident in set(idents)}
+        by_author = np.fromiter(map(verdict.__getitem__, idents), dtype=np.int16, count=n)
+        code = np.where(code > 0, code, by_author).astype(np.int16)
+        del idents, verdict
     if rules.messages:
         texts = [body[1:].decode("utf-8", "replace") for body in fields[nfields - 1 :: nfields]]
         text = "\n\x00\n".join(texts)
