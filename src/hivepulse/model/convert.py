@@ -136,6 +136,8 @@ def _int(col: Column, values: np.ndarray, empty: np.ndarray) -> Converted:
 
 
 def _datetime(col: Column, values: np.ndarray, empty: np.ndarray, *, assume_utc: bool) -> Converted:
+    if empty.all():  # an empty column (e.g. pr_opened_at of a git export): nothing to parse
+        return Converted(pd.Series(pd.DatetimeIndex(np.full(len(values), np.datetime64("NaT", "ns"))).tz_localize("UTC")))
     if "z\n" in "\n".join(values) + "\n":  # RFC 3339 allows a lowercase "z": read it as "Z"
         values = np.array([v[:-1] + "Z" if v[-1:] == "z" else v for v in values], dtype=object)
     parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=True, errors="coerce")
@@ -143,7 +145,9 @@ def _datetime(col: Column, values: np.ndarray, empty: np.ndarray, *, assume_utc:
     unparsable = first(~empty & parsed.isna().to_numpy())
     if unparsable is not None:
         problems.append(BadValue(unparsable, "unparsable timestamp", describe(col) + " or 2026-05-04 11:30:00+02:00"))
-    out_of_range = first((parsed.notna() & ((parsed < TS_MIN) | (parsed > TS_MAX))).to_numpy())
+    out_of_range = None  # pandas parses beyond the nanosecond range with a coarser unit only
+    if parsed.dtype != UTC_DTYPE:
+        out_of_range = first((parsed.notna() & ((parsed < TS_MIN) | (parsed > TS_MAX))).to_numpy())
     if out_of_range is not None:
         problems.append(BadValue(out_of_range, "timestamp out of range", "a time between 1677-09-22 and 2262-04-11"))
     # only values that parse can be "without offset"; an epoch number or free text is "unparsable"

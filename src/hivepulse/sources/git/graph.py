@@ -19,7 +19,6 @@ All times are integer seconds since the epoch (UTC), as git stores them; time-zo
 
 from __future__ import annotations
 
-import bisect
 import os
 import re
 import time
@@ -78,27 +77,27 @@ class CommitGraph:
     """Per commit, the number (1-based) of the exclusion rule it matched (``exclusion_names[k - 1]``), 0 when
     none: bot identities, release tools, the team's own patterns (:mod:`.exclude`). Empty when none asked."""
     exclusion_names: tuple[str, ...] = ()
-    _sorted: list[bytes] | None = field(default=None, repr=False)
+    _sorted: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.shas)
 
     def resolve(self, sha: str | bytes) -> int | None:
-        """Index of a full or abbreviated (>= 7 hex) SHA, or None when absent or ambiguous (a bisect over the
-        sorted SHAs, built on the first abbreviated lookup)."""
+        """Index of a full or abbreviated (>= 7 hex) SHA, or None when absent or ambiguous (a binary search over
+        the sorted SHAs, sorted once, by numpy, on the first abbreviated lookup)."""
         key = sha.lower().encode("ascii", "replace") if isinstance(sha, str) else sha.lower()
         i = self.index.get(key)
         if i is not None or len(key) >= 40 or not _HEX.fullmatch(key):
             return i
         if self._sorted is None:
-            self._sorted = sorted(self.shas)
+            self._sorted = np.sort(np.asarray(self.shas, dtype=f"S{len(self.shas[0]) if self.shas else 40}"))
         ordered = self._sorted
-        j = bisect.bisect_left(ordered, key)
-        if j == len(ordered) or not ordered[j].startswith(key):
+        j = int(np.searchsorted(ordered, key))  # the key pads with NULs: the first SHA >= it
+        if j == len(ordered) or not bytes(ordered[j]).startswith(key):
             return None
-        if j + 1 < len(ordered) and ordered[j + 1].startswith(key):
+        if j + 1 < len(ordered) and bytes(ordered[j + 1]).startswith(key):
             return None  # ambiguous
-        return self.index[ordered[j]]
+        return self.index[bytes(ordered[j])]
 
     def hex(self) -> list[str]:
         """All SHAs as str, in index order."""

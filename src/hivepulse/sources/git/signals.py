@@ -148,7 +148,7 @@ def hotfix_commits(graph: CommitGraph, comp: Compiled, options: GitOptions, carr
         if search(subject) and is_merge[i] and carries[i] and MERGE_SUBJECT_RE.match(subject):
             if any(leading_segment(comp.hotfix_bytes, b) for b in merged_branches(subject)) and merge_in_scope(i):
                 out[i] = True
-    out |= np.asarray([t == "hotfix" for t in graph.types], dtype=bool) & carries
+    out |= (graph.types == "hotfix") & carries
     return out
 
 
@@ -174,7 +174,8 @@ def rework_kinds(graph: CommitGraph, results: list[EnvResult], deps: Deployments
     n, n_deps = len(graph), len(deps)
     types = graph.types
     row_of = {d: k for k, d in enumerate(deps.ids)}
-    fix_type = np.asarray([t in comp.fix_types for t in types], dtype=bool) if n else np.zeros(0, bool)
+    is_fix = {t: t in comp.fix_types for t in set(types.tolist())}
+    fix_type = np.fromiter(map(is_fix.__getitem__, types.tolist()), dtype=bool, count=n)
     found_by_signal = {row_of[i.deployment_id] for i in incidents}
     found_by_signal |= {row_of[x] for x in rollback_of if x is not None}
     window = options.fix_window_hours * 3600.0

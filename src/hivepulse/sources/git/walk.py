@@ -110,14 +110,15 @@ def imported_history(graph: CommitGraph, protected: Sequence[int]) -> Imported:
         return empty
     label = first_parent_roots(graph)
     ptr, counts = graph.parent_ptr, graph.n_parents
-    merges = np.flatnonzero((counts >= 2) & (np.diff(ptr) == counts))
-    if not len(merges):
+    stored = np.diff(ptr)
+    whole_merge = (counts >= 2) & (stored == counts)
+    if not whole_merge.any():
         return empty
-    sizes = counts[merges].astype(np.int64)
-    owner = np.repeat(merges, sizes - 1)  # one row per non-first parent
-    first_edge = ptr[merges]
-    offsets = np.concatenate([np.arange(1, k) for k in sizes.tolist()])
-    other = graph.parent_idx[np.repeat(first_edge, sizes - 1) + offsets]
+    owner_of_edge = np.repeat(np.arange(n), stored)
+    later = np.ones(len(graph.parent_idx), dtype=bool)
+    later[ptr[:-1][stored > 0]] = False  # the first parent of each commit
+    keep = later & whole_merge[owner_of_edge]
+    owner, other = owner_of_edge[keep], graph.parent_idx[keep].astype(np.int64)
     edge = (label[other] >= 0) & (label[owner] >= 0) & (label[other] != label[owner])
     targets = set(label[other[edge]].tolist()) - set(label[np.asarray(protected, dtype=np.int64)].tolist())
     if not targets:
@@ -178,29 +179,45 @@ def generations(graph: CommitGraph) -> np.ndarray:
     """Generation number of every commit: 1 for a root, else 1 + the largest generation of its parents.
 
     A proper ancestor always has a smaller generation than its descendants, whatever the commit dates say, so
-    it breaks ties between deployments that finished in the same second. One pass over the graph (Kahn's
-    algorithm from the roots), O(commits + parent edges).
+    it breaks ties between deployments that finished in the same second. Chains of single-parent commits are
+    collapsed first (pointer jumping in numpy: each commit's distance to the merge or root its chain starts
+    from); Kahn's algorithm then numbers only the merges and roots, in Python. O(commits + parent edges).
     """
     n = len(graph)
     if not n:
         return np.zeros(0, dtype=np.int64)
-    ptr = graph.parent_ptr
+    ptr, idx = graph.parent_ptr, graph.parent_idx
     stored = np.diff(ptr)
-    child_of_edge = np.repeat(np.arange(n, dtype=np.int64), stored)
-    by_parent = np.argsort(graph.parent_idx, kind="stable")
-    children = child_of_edge[by_parent].tolist()
-    cptr = np.searchsorted(graph.parent_idx[by_parent], np.arange(n + 1)).tolist()
-    waiting = stored.tolist()  # parents not yet numbered
+    single = stored == 1
+    anchor = np.arange(n)
+    anchor[single] = idx[ptr[:-1][single]]
+    dist = single.astype(np.int64)
+    for _ in range(64):  # anchor: the merge or root a chain of single-parent commits starts from
+        nxt = anchor[anchor]
+        if np.array_equal(nxt, anchor):
+            break
+        dist = dist + dist[anchor]
+        anchor = nxt
+    owner = np.repeat(np.arange(n), stored)
+    of_merge = stored[owner] >= 2
+    e_owner, e_parent = owner[of_merge], idx[of_merge]
+    e_anchor, e_dist = anchor[e_parent], dist[e_parent]
+    order = np.argsort(e_anchor, kind="stable")
+    owners, dists = e_owner[order].tolist(), e_dist[order].tolist()
+    cptr = np.searchsorted(e_anchor[order], np.arange(n + 1)).tolist()
+    waiting = stored.tolist()
     gen = [1] * n
-    ready = [i for i in range(n) if waiting[i] == 0]
+    ready = np.flatnonzero(stored == 0).tolist()
     pop, push = ready.pop, ready.append
     while ready:
-        c = pop()
-        g = gen[c] + 1
-        for k in children[cptr[c] : cptr[c + 1]]:
-            if gen[k] < g:
-                gen[k] = g
-            waiting[k] -= 1
-            if not waiting[k]:
-                push(k)
-    return np.asarray(gen, dtype=np.int64)
+        a = pop()
+        base = gen[a] + 1
+        for k in range(cptr[a], cptr[a + 1]):
+            m = owners[k]
+            g = base + dists[k]
+            if gen[m] < g:
+                gen[m] = g
+            waiting[m] -= 1
+            if not waiting[m]:
+                push(m)
+    return np.asarray(gen, dtype=np.int64)[anchor] + dist
