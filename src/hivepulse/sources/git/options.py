@@ -97,7 +97,7 @@ ENVIRONMENT_ALIASES: dict[str, str | None] = {
     "test": None, "testing": None, "qa": None, "uat": None,
 }  # fmt: skip
 """Path segments that name an environment when a tag pattern or deploy branch names none (compared without
-case). The value is the environment; ``None`` keeps the segment as written (``qa`` -> ``qa``)."""
+case). The value is the environment; ``None`` keeps the segment, in lower case (``QA`` -> ``qa``)."""
 
 
 @dataclass(frozen=True)
