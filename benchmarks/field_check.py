@@ -91,7 +91,18 @@ def change_sets(repo: str, options: GitOptions, samples: int, seed: int) -> list
     """Random deployments: hivepulse's change set (bots, tools and imported history included) against rev-list."""
     full = read_git(repo, dataclasses.replace(options, include_bots=True, include_imported=True))
     default = read_git(repo, options)
-    order = full.deployments.sort_values(["finished_at", "deployment_id"], kind="mergesort").reset_index(drop=True)
+    order = full.deployments.copy()
+    order["key"] = order["finished_at"]
+    order["position"] = 0
+    for spec in options.deploy_branches:  # a deploy branch keeps its order along the branch (docs/git-source.md)
+        name = spec.partition(":")[0]
+        line = git(repo, "rev-list", "--first-parent", "--reverse", name).split()
+        at = {f"{name}@{sha[:12]}": k for k, sha in enumerate(line)}
+        mine = order["deployment_id"].isin(at)
+        order.loc[mine, "position"] = order.loc[mine, "deployment_id"].map(at)
+        ranked = order[mine].sort_values("position")
+        order.loc[ranked.index, "key"] = ranked["finished_at"].cummax()
+    order = order.sort_values(["key", "position", "deployment_id"], kind="mergesort").reset_index(drop=True)
     ch = full.changes.dropna(subset=["deployment_id"])
     got = ch.groupby("deployment_id")["change_id"].agg(set).to_dict()
     kept = default.changes.dropna(subset=["deployment_id"]).groupby("deployment_id")["change_id"].agg(set).to_dict()

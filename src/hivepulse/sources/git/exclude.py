@@ -50,6 +50,8 @@ class ExclusionRules:
     """One regex over the joined subject lines (each after ``\\n\\x01``); group ``t<k>`` = rule k."""
     messages: tuple[tuple[int, re.Pattern[str]], ...]
     """(rule number, regex) searched in the whole message (``^`` and ``$`` match at line ends)."""
+    author_any: re.Pattern[str] | None = None
+    """The built-in author rules as one alternation (group ``a<k>`` = rule k): one search per identity."""
 
     @property
     def needs_authors(self) -> bool:
@@ -60,7 +62,7 @@ class ExclusionRules:
         return bool(self.author or self.tools or self.messages)
 
 
-NO_EXCLUSION = ExclusionRules((), (), None, ())
+NO_EXCLUSION = ExclusionRules((), (), None, (), None)
 
 
 def compile_rules(include_bots: bool, exclude_authors: tuple[str, ...], exclude_messages: tuple[str, ...]
@@ -70,10 +72,14 @@ def compile_rules(include_bots: bool, exclude_authors: tuple[str, ...], exclude_
     author: list[tuple[int, re.Pattern[str]]] = []
     tool_parts: list[str] = []
     messages: list[tuple[int, re.Pattern[str]]] = []
+    author_any = None
     if not include_bots:
+        bot_parts = []
         for name, pattern in BOT_RULES:
             names.append(name)
             author.append((len(names), re.compile(pattern, re.IGNORECASE)))
+            bot_parts.append(f"(?P<a{len(names)}>{pattern})")
+        author_any = re.compile("|".join(bot_parts), re.IGNORECASE)
         for name, pattern in RELEASE_TOOL_RULES:
             names.append(name)
             tool_parts.append(f"(?P<t{len(names)}>{pattern})")
@@ -84,7 +90,7 @@ def compile_rules(include_bots: bool, exclude_authors: tuple[str, ...], exclude_
         names.append(f"--exclude-message #{k}")
         messages.append((len(names), _compile(text, "--exclude-message", re.MULTILINE)))
     tools = re.compile(rb"\n\x01(?:" + "|".join(tool_parts).encode() + rb")") if tool_parts else None
-    return ExclusionRules(tuple(names), tuple(author), tools, tuple(messages))
+    return ExclusionRules(tuple(names), tuple(author), tools, tuple(messages), author_any)
 
 
 class RuleError(ValueError):
@@ -103,8 +109,16 @@ def _compile(text: str, flag: str, flags: int = 0) -> re.Pattern[str]:
 
 
 def author_rule(ident: str, rules: ExclusionRules) -> int:
-    """The first author rule matching ``Name <e-mail>`` (0: none)."""
-    for number, regex in rules.author:
+    """The first author rule matching ``Name <e-mail>`` (0: none): built-in rules in their order (one search of
+    their alternation decides whether any matches; the rules are then tried in order), then the team's."""
+    start = 0
+    if rules.author_any is not None:
+        if rules.author_any.search(ident):
+            for number, regex in rules.author[: len(BOT_RULES)]:
+                if regex.search(ident):
+                    return number
+        start = len(BOT_RULES)
+    for number, regex in rules.author[start:]:
         if regex.search(ident):
             return number
     return 0
