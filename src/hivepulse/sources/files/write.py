@@ -146,8 +146,12 @@ def csv_text(cells: dict[str, np.ndarray], table: TableName) -> tuple[str, bool]
     names = [c.name for c in SCHEMA[table]]
     columns = []
     plain = True
+    kinds = {c.name: c.type for c in SCHEMA[table]}
     for name in names:
         values = cells[name]
+        if kinds[name] in ("datetime", "bool", "int"):  # formatted here: digits, ``-:.TZ``, true/false only
+            columns.append(values)
+            continue
         joined = "\x00".join(values)
         if any(ch in joined for ch in _UNPLAIN):
             plain = False
