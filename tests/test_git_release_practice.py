@@ -508,3 +508,12 @@ def test_deployments_only_in_another_environment(tmp_path, capsys):
 
     notes = json.loads(capsys.readouterr().out)["data_quality"]["notes"]
     assert "No 'production' deployment in the data: deployments exist only in 'test' (2); measure them with --env test." in notes
+
+
+def test_incident_ids_are_structured():
+    from hivepulse.sources.git.signals import incident_id
+
+    r, o = b"a" * 40, b"b" * 40
+    assert incident_id(r, None, "production", "production") == "revert:aaaaaaaaaaaa"
+    assert incident_id(r, o, "@scope/a:b@c", "production") == "revert:aaaaaaaaaaaa:bbbbbbbbbbbb@@scope/a:b@c"
+    assert incident_id(r, o, "qa", "production", full=True) == f"revert:{'a' * 40}:{'b' * 40}@qa"

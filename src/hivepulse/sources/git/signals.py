@@ -68,12 +68,14 @@ class RevertIncident:
     environment: str
 
 
-def incident_id(revert_sha: bytes, target_sha: bytes | None, env: str, primary: str) -> str:
+def incident_id(revert_sha: bytes, target_sha: bytes | None, env: str, primary: str, *, full: bool = False) -> str:
     """``revert:<sha12 of the revert>[:<sha12 of the reverted commit>][@<environment>]``: the two SHA parts are
-    hex, so the first ``@`` always starts the environment, whatever its name holds (``@scope/pkg``, ``a:b``)."""
-    text = f"revert:{revert_sha.decode('ascii')[:12]}"
+    hex, so the first ``@`` always starts the environment, whatever its name holds (``@scope/pkg``, ``a:b``).
+    ``full``: whole SHAs (when two reverts share their first 12 hex digits)."""
+    width = None if full else 12
+    text = f"revert:{revert_sha.decode('ascii')[:width]}"
     if target_sha is not None:
-        text += f":{target_sha.decode('ascii')[:12]}"
+        text += f":{target_sha.decode('ascii')[:width]}"
     return text if env == primary else f"{text}@{env}"
 
 
@@ -106,6 +108,7 @@ def revert_incidents(graph: CommitGraph, results: list[EnvResult], deps: Deploym
     revert_commits = {r for r, _ in revert_pairs}
     several = {r for r in revert_commits if sum(1 for x, _ in revert_pairs if x == r) > 1}
     late: list[str] = []
+    used: set[str] = set()
     for res in results:
         for r, o in revert_pairs:
             if o in revert_commits:  # reverting a revert re-lands a change: not a production failure
@@ -123,6 +126,9 @@ def revert_incidents(graph: CommitGraph, results: list[EnvResult], deps: Deploym
             if d_r >= 0:
                 fixes.setdefault(d_r, set()).add(d_o)
             iid = incident_id(graph.shas[r], graph.shas[o] if r in several else None, res.env, comp.default_env)
+            if iid in used:  # two reverts sharing 12 hex digits: the full SHAs keep the ids unique
+                iid = incident_id(graph.shas[r], graph.shas[o], res.env, comp.default_env, full=True)
+            used.add(iid)
             incidents.append(RevertIncident(iid, opened, resolved, deps.ids[d_o], res.env))
     if late:
         days = f"{comp.revert_max_seconds / 86400:g}"
