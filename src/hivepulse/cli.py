@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "sample",
     "retro",
     "profile",
+    "doctor",
     "hivebox",
     "sensemap",
     "stack",

@@ -46,6 +46,7 @@ emitted in this order:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, TypedDict
 
 from hivepulse.vocabulary import direction
@@ -337,3 +338,49 @@ def conclusion(results: Mapping[str, Any]) -> str:
         parts.append(f"Fastest scenario {s['name']}: p50 {_ms(s['p50_ms'])}, p99 {_ms(s['p99_ms'])} "
                      f"(n={s['requests']})")
     return "; ".join(parts) + "."
+
+
+SUMMARY_ROWS = 5
+"""The findings summary (``results.json`` ``summary``) lists at most this many findings."""
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One row of the findings summary: kind, metric, scenario (or None) and the full text."""
+
+    kind: str
+    metric: str
+    scenario: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class FindingsSummary:
+    """What a reader (the retro's profiling evidence) shows of a run: counts per kind and at most
+    :data:`SUMMARY_ROWS` findings, problems first (largest reach first), then good news (significant first).
+    Context (``info``) findings are counted, never listed."""
+
+    problems: int
+    good: int
+    info: int
+    rows: tuple[SummaryRow, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"problems": self.problems, "good": self.good, "info": self.info,
+                "rows": [asdict(r) for r in self.rows]}
+
+
+def summarize_findings(found: Sequence[Mapping[str, Any]], limit: int = SUMMARY_ROWS) -> FindingsSummary:
+    """The :class:`FindingsSummary` of a findings list (stable: ties keep the findings' order)."""
+    problems = [f for f in found if f.get("kind") == "problem"]
+    good = [f for f in found if f.get("kind") == "good"]
+
+    def reach(f: Mapping[str, Any]) -> float:
+        value = f.get("reach")
+        return float(value) if isinstance(value, int | float) else -1.0
+
+    problems.sort(key=lambda f: -reach(f))
+    good.sort(key=lambda f: 0 if f.get("significant") is True else 1)
+    rows = tuple(SummaryRow(str(f["kind"]), str(f["metric"]), f.get("scenario"), str(f.get("text") or ""))
+                 for f in [*problems, *good][:limit])
+    return FindingsSummary(len(problems), len(good), sum(1 for f in found if f.get("kind") == "info"), rows)

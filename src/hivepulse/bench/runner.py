@@ -33,10 +33,9 @@ from hivepulse.bench.machine import machine_info
 from hivepulse.bench.measure import Row, run_scenario
 from hivepulse.bench.scenarios import Scenario
 from hivepulse.bench.stats import speedup_ci
-from hivepulse.bench.targets import TargetSpec
+from hivepulse.bench.targets import TargetSpec, target_record
 from hivepulse.errors import InputError, ServiceError
 from hivepulse.opensensemap import JsonObject
-from hivepulse.redact import redact_url
 
 RESULTS_SCHEMA = 1
 
@@ -157,11 +156,7 @@ def run(config: RunConfig) -> JsonObject:
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "elapsed_s": time.perf_counter() - started,
             "machine": machine_info(),
-            "target": {"kind": config.target.kind, "url": redact_url(config.target.url),
-                       "cmd": redact_url(config.target.cmd), "cwd": redact_url(config.target.cwd),
-                       "env_keys": sorted(config.target.env),
-                       "path": config.target.path, "ready_path": config.target.ready_path,
-                       "ready_status": config.target.ready_status, "port": config.target.port},
+            "target": target_record(config.target),
             "scenarios": rows,
             "profiles": profiles,
             "baseline_run": config.baseline,
@@ -171,6 +166,7 @@ def run(config: RunConfig) -> JsonObject:
             results["comparison"] = [c.to_dict() for c in compare_runs(
                 baseline[1], {k: v.tolist() for k, v in samples.items()})]
         results["findings"] = findings_mod.findings(results)
+        results["summary"] = findings_mod.summarize_findings(results["findings"]).to_dict()
         results["conclusion"] = findings_mod.conclusion(results)
         _write_plots(partial, rows, samples)
         (partial / "samples.json").write_text(
