@@ -206,7 +206,7 @@ class Probe:
         return judge_probes(calls)
 
     def request_path(self) -> tuple[CheckResult, CheckResult, CheckResult]:
-        """``cache_hit``, ``connection_reuse`` and ``parallel_upstream`` from three cold requests and repeats."""
+        """``cache_hit``, ``connection_reuse`` and ``parallel_upstream`` from two cold requests and repeats."""
         first, calls1 = self.cold_request()
         if not calls1:
             why = (f"a cold {self.path} made no upstream call (HTTP {first.status}); the doctor cannot see how "
@@ -217,10 +217,9 @@ class Probe:
             self.temperature()
         cache = judge_cache_hit(self.settings.repeats, self.replay.total() - before, len(calls1))
         _, calls2 = self.cold_request()
-        _, calls3 = self.cold_request()
-        cold = [c for c in (*calls1, *calls2, *calls3) if c.connection is not None]
+        cold = [c for c in (*calls1, *calls2) if c.connection is not None]
         reuse = judge_connection_reuse(len(cold), len({c.connection for c in cold}))
-        parallel = max((self._parallel(c) for c in (calls1, calls2, calls3)), key=lambda r: r[0])[1]
+        parallel = max((self._parallel(c) for c in (calls1, calls2)), key=lambda r: r[0])[1]
         return cache, reuse, parallel
 
     @staticmethod

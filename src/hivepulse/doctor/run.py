@@ -25,7 +25,6 @@ import httpx
 from hivepulse.bench.findings import Finding, summarize_findings
 from hivepulse.bench.infra import Infra, hivebox_env, infrastructure, start_target
 from hivepulse.bench.machine import machine_info
-from hivepulse.bench.runner import new_run_id
 from hivepulse.bench.scenarios import Scenario
 from hivepulse.bench.targets import RunningTarget, TargetSpec, target_record
 from hivepulse.doctor.checks import BY_ID, CHECKS, FAIL, NA, PASS, CheckResult, judge_metrics, na
@@ -84,6 +83,13 @@ class DoctorReport:
     @property
     def failed(self) -> list[CheckResult]:
         return [c for c in self.checks if c.verdict == FAIL]
+
+
+def new_run_id() -> str:
+    """``YYYYMMDDTHHMMSSZ-<pid>`` (UTC), as ``hivepulse profile`` names its runs (the retro reads the time)."""
+    import os
+
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid() % 100000}"
 
 
 def _starter(config: DoctorConfig, infra: Infra) -> Callable[[], AbstractContextManager[RunningTarget]]:
