@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from doctor.settings import FAST
 from hivepulse.bench.infra import infrastructure
 from hivepulse.bench.scenarios import Scenario
 from hivepulse.bench.targets import TargetSpec
-
-from doctor.settings import FAST
 
 
 @pytest.fixture(scope="module")

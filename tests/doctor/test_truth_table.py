@@ -19,9 +19,9 @@ import itertools
 
 import pytest
 
+from doctor.settings import FAST
 from hivepulse.doctor.checks import CHECKS
 from hivepulse.doctor.run import DoctorConfig, diagnose
-from doctor.settings import FAST
 
 pytestmark = pytest.mark.slow
 
