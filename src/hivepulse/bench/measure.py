@@ -115,8 +115,11 @@ def run_scenario(
         cold = cold_requests(s, client, running, infra, url)
         recorder = None
         if record_pyspy and running.pid is not None:
+            who = {"reference": "reference HiveBox", "command": "your service (--target-cmd)"}.get(running.kind,
+                                                                                                 running.kind)
             recorder = PySpyRecorder(running.pid, profiles_dir, f"pyspy-{s.name}", command=pyspy_command,
-                                     fallback="the in-process pyinstrument profile of the hot path")
+                                     fallback="the in-process pyinstrument profile of the hot path",
+                                     title=f"{who} · scenario {s.name} · {s.requests:,} warm requests")
         snapshots: list[Counters] = []
 
         def snapshot_before() -> None:
