@@ -252,7 +252,9 @@ def findings(results: Mapping[str, Any]) -> list[Finding]:
         significant = c["verdict"] != "unchanged" or (p is not None and p < COMPARISON_ALPHA)
         n = min(c.get("n_baseline") or 0, c.get("n_current") or 0)
         n_text = f"; n={c['n_baseline']} vs {c['n_current']}" if c.get("n_baseline") and c.get("n_current") else ""
-        out.append(_finding("baseline_ratio", c["ratio"], f"{c['scenario']} {c['verdict']} than the baseline run: "
+        verb = {"slower": "was slower than the baseline run", "faster": "was faster than the baseline run",
+                "unchanged": "did not change measurably against the baseline run"}[c["verdict"]]
+        out.append(_finding("baseline_ratio", c["ratio"], f"{c['scenario']} {verb}: "
                             f"median {_ms(c['baseline_median_ms'])} -> {_ms(c['current_median_ms'])} "
                             f"({c['reason']}{n_text})", c["scenario"], "x",
                             kind=kind, threshold=1.0, n=n, reach=1.0 if kind == "problem" else None,

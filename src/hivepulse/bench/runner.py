@@ -164,7 +164,9 @@ def run(config: RunConfig) -> JsonObject:
         }
         if baseline is not None:
             results["comparison"] = [c.to_dict() for c in compare_runs(
-                baseline[1], {k: v.tolist() for k, v in samples.items()})]
+                baseline[1], {k: v.tolist() for k, v in samples.items()},
+                baseline_rows={r["name"]: r for r in baseline[0].get("scenarios", [])},
+                current_rows={r["name"]: r for r in rows})]
         results["findings"] = findings_mod.findings(results)
         results["summary"] = findings_mod.summarize_findings(results["findings"]).to_dict()
         results["conclusion"] = findings_mod.conclusion(results)
