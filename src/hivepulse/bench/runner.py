@@ -55,6 +55,7 @@ class RunConfig:
     hot_paths: bool = True
     progress: bool = False
     log: Callable[[str], None] | None = None
+    scenarios_file: str | None = None
 
 
 def new_run_id() -> str:
@@ -156,6 +157,7 @@ def run(config: RunConfig) -> JsonObject:
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "elapsed_s": time.perf_counter() - started,
             "machine": machine_info(),
+            "scenarios_file": config.scenarios_file,
             "target": target_record(config.target),
             "scenarios": rows,
             "profiles": profiles,

@@ -91,7 +91,17 @@ def build_config(
                          target_ready_status=target_ready_status, target_port=target_port,
                          target_start_timeout=target_start_timeout)
     return RunConfig(scenarios=scenarios, output_dir=Path(output_dir), run_id=run_id or None, target=target,
+                     scenarios_file=_shown(path),
                      baseline=baseline or None, pyspy=pyspy, hot_paths=hot_paths, progress=progress, log=log)
+
+
+def _shown(path: Path) -> str:
+    """The scenario file as the report names it: relative to the working directory when inside it (a packaged
+    copy: ``hivepulse/profiling/<name> (packaged)``)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return f"hivepulse/profiling/{path.name} (packaged)" if "hivepulse" in path.parts else str(path)
 
 
 def load_or_run(results_dir: str | Path | None = None, **options: Any

@@ -112,9 +112,11 @@ def run(args: argparse.Namespace) -> int:
 
 def render_report(run_dir: Path, *, progress: bool = False) -> Path:
     """Execute the profiling notebook on ``run_dir`` and export ``profiling.html`` (no code) into it."""
+    from hivepulse.report.profiling.params import check_params
     from hivepulse.report.run import execute, export_html, find_notebook
 
     notebook = find_notebook("profiling.ipynb")
-    executed = execute(notebook, run_dir / "profiling.ipynb", {"results_dir": str(run_dir.resolve())},
-                       progress=progress)
+    params = {"results_dir": str(run_dir.resolve())}
+    check_params(params)  # the notebook's typed parameters, checked before a kernel starts
+    executed = execute(notebook, run_dir / "profiling.ipynb", params, progress=progress)
     return export_html(executed, run_dir / "profiling.html")
