@@ -183,8 +183,8 @@ def judge_stampede(burst: int, per_box: Mapping[str, int], list_calls: int, stat
                 "list_calls": list_calls, "answers_2xx": sum(v for k, v in statuses.items() if k.startswith("2"))}
     if total == 0:
         return na("stampede", "the burst made no upstream call (the cache could not be emptied)", **evidence)
-    text = (f"{burst} concurrent requests on a cold cache made {total} upstream calls: at most {most} per box"
-            + (f", {list_calls} box-list call(s)" if list_calls else "") + ".")
+    parts = ([f"at most {most} per box"] if per_box else []) + ([f"{list_calls} box-list call(s)"] if list_calls else [])
+    text = f"{burst} concurrent requests on a cold cache made {total} upstream calls: {', '.join(parts)}."
     if most <= 1 and list_calls <= 1:
         return CheckResult("stampede", PASS, text, evidence)
     return CheckResult("stampede", FAIL, text + " Every concurrent miss refreshed on its own.", evidence,

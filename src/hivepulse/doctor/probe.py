@@ -78,7 +78,9 @@ STALE_PLANT: tuple[JsonObject, ...] = (
 )
 """Planted for ``stale_readings``; every box also carries the decoys (Bodentemperatur -5.00 fresh, Taupunkt 80.00
 two hours old, UV-Intensität without data). Truth: (20 + 30) / 2 = 25.00."""
-STALE_WRONG = {"averaging the stale reading too": round((20 + 30 + 5) / 3, 2)}
+STALE_WRONG = {"averaging the stale reading too": round((20 + 30 + 5) / 3, 2),
+               "a unit match on °C (stale reading, Bodentemperatur and Taupunkt averaged too)":
+                   round((20 + 30 + 5 - 5 * 3 + 80 * 3) / 9, 2)}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 ANSWER_KEYS = ("average", "avg", "average_temperature", "avg_temperature", "temperature", "temp", "value", "mean")
 
@@ -125,6 +127,7 @@ class Probe:
         self.running: RunningTarget | None = None
         self.restart_for_cold = False
         self.restarts = 0
+        self.boxes_seen: list[str] = []  # the box ids the target really requests (it may hard-code its own)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> RunningTarget:
@@ -156,6 +159,11 @@ class Probe:
             empty_caches(self.client, self.running, self.infra)
         self.replay.clear_boxes()
 
+    def boxes(self, count: int) -> list[str]:
+        """The boxes to plant data or outages on: those the target requested on a cold request (a service with
+        hard-coded ids fetches its own), else the replay server's first ``count``."""
+        return self.boxes_seen[:count] if self.boxes_seen else self.infra.box_ids[:count]
+
     def get(self, path: str, timeout_s: float | None = None) -> Answer:
         started = time.perf_counter()
         try:
@@ -173,6 +181,9 @@ class Probe:
         since = self.replay.now()
         answer = self.temperature()
         calls = self.replay.requests(since)
+        for c in calls:
+            if c.box is not None and c.box not in self.boxes_seen:
+                self.boxes_seen.append(c.box)
         if not calls and not self.restart_for_cold and self.running is not None and self.running.kind == "command":
             self.say("the target answered a cold request without an upstream call: restarting it for cold requests")
             self.restart_for_cold = True
@@ -269,9 +280,10 @@ class Probe:
         s = self.settings
         self.make_cold()
         self.replay.configure(timeout_s=s.hang_hold_s)
-        self.replay.plant(self.infra.box_ids[0], {"outage": "timeout"})
+        hung = self.boxes(1)[0]
+        self.replay.plant(hung, {"outage": "timeout"})
         answer = self.temperature(s.bound_s)
-        self.replay.plant(self.infra.box_ids[0], {"outage": None})
+        self.replay.plant(hung, {"outage": None})
         result = judge_timeout(answer.answered, answer.status, answer.elapsed_s, s.bound_s, s.hang_hold_s)
         if not answer.answered and self.running is not None and self.running.kind != "url":
             self.restart()  # the service may still be stuck on the held request
@@ -280,10 +292,11 @@ class Probe:
     def all_down(self, boxes: int) -> CheckResult:
         s = self.settings
         self.make_cold()
-        for box in self.infra.box_ids[:boxes]:
+        down = self.boxes(boxes)
+        for box in down:
             self.replay.plant(box, {"outage": "error"})
         answer = self.temperature(s.bound_s)
-        for box in self.infra.box_ids[:boxes]:
+        for box in down:
             self.replay.plant(box, {"outage": None})
         result = judge_all_down(answer.answered, answer.status, answer.body, answer.elapsed_s, s.bound_s)
         if not answer.answered and self.running is not None and self.running.kind != "url":
@@ -291,10 +304,11 @@ class Probe:
         return result
 
     def stale_readings(self, boxes: int) -> CheckResult:
-        if boxes < 3:
-            return na("stale_readings", f"needs 3 boxes, the target has {boxes}")
+        planted = self.boxes(3)
+        if boxes < 3 or len(planted) < 3:
+            return na("stale_readings", f"needs 3 boxes, the target fetched {len(planted)}")
         self.make_cold()
-        for box, body in zip(self.infra.box_ids[:3], STALE_PLANT, strict=True):
+        for box, body in zip(planted, STALE_PLANT, strict=True):
             self.replay.plant(box, body)
         try:
             answer = self.temperature()

@@ -211,6 +211,16 @@ class SensemapState:
             return self.recording.document(box_id, now)
         return render_box(self.spec_for(box_id), now)
 
+    def list_outage(self) -> str | None:
+        """The outage of a ``GET /boxes`` (catalogue) request: ``timeout`` when any listed box has one (the one
+        request that fetches them all hangs), ``error`` / ``notfound`` when every listed box has that outage."""
+        modes = [self.outages.get(i) for i in self.list_ids()]
+        if "timeout" in modes:
+            return "timeout"
+        if modes and all(m == modes[0] for m in modes) and modes[0] in ("error", "notfound"):
+            return modes[0]
+        return None
+
     def list_ids(self) -> list[str]:
         ids = list(self.recording.ids) if self.recording is not None else list(self.catalogue)
         return ids + [i for i in self.planted if i not in ids]
@@ -294,7 +304,7 @@ def create_app(state: SensemapState) -> Starlette:
         record = state.enter(box_id, state.connection_of(request.scope.get("client")))
         status = 500
         try:
-            outage = state.outages.get(box_id) if box_id else None
+            outage = state.outages.get(box_id) if box_id else state.list_outage()
             if outage == "timeout":
                 await asyncio.sleep(draw.delay_s + state.sampler.model.timeout_s)
             elif draw.delay_s > 0:
