@@ -99,11 +99,10 @@ def _env(autoescape: bool) -> jinja2.Environment:
 
 
 def md(text: object) -> str:
-    """Text safe inside a Markdown table cell or paragraph (no table breaks, no HTML, no emphasis)."""
+    """Text safe inside a Markdown table cell or paragraph: one line, no table breaks, no HTML (code spans in the
+    fix hints stay code spans)."""
     out = str(text).replace("\r", " ").replace("\n", " ")
-    for ch in ("\\", "|", "*", "_", "<", ">", "[", "]"):
-        out = out.replace(ch, "\\" + ch)
-    return out
+    return out.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
 def _context(doc: Mapping[str, Any]) -> dict[str, Any]:
