@@ -94,3 +94,14 @@ def test_reports_and_the_retro_read_a_doctor_run(tmp_path):
     problems = [f for f in run.findings if f.kind == "problem"]
     assert [f.metric for f in problems] == ["doctor_connection_reuse"] and problems[0].better == "lower"
     assert run.recorded_at is not None and doc["summary"]["problems"] == 1
+
+
+def test_hostile_text_stays_inert():
+    """A target's answer is hostile input: its preview (in an n/a reason) cannot inject HTML or break a table."""
+    hostile = '<script>alert(1)</script> | evil\n| row |'
+    results = [C.judge_stale(200, None, 25.0, {}, hostile)]
+    doc = document(DoctorConfig(), "r", results, 1.0)
+    md, page = render_markdown(doc), render_html(doc)
+    assert "<script>" not in md and "<script>" not in page and "&lt;script&gt;" in page
+    table_rows = [line for line in md.splitlines() if line.startswith("| ") and "stale_readings" in line]
+    assert len(table_rows) == 1 and table_rows[0].count(" | ") == 2  # the pipes inside are escaped

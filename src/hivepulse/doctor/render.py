@@ -93,9 +93,15 @@ def rows(doc: Mapping[str, Any]) -> list[Row]:
     return out
 
 
-def _env(autoescape: bool) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("hivepulse.doctor", "templates"), autoescape=autoescape,
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+def _env(markdown: bool) -> jinja2.Environment:
+    """HTML: autoescaped. Markdown: every expression escaped for Markdown by ``finalize=md`` (HTML autoescaping
+    would turn the quotes of the code hints into entities that code spans show literally)."""
+    loader = jinja2.PackageLoader("hivepulse.doctor", "templates")
+    if markdown:
+        return jinja2.Environment(loader=loader, autoescape=False, finalize=md, undefined=jinja2.StrictUndefined,
+                                  keep_trailing_newline=True)
+    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True)
 
 
 def md(text: object) -> str:
@@ -121,13 +127,11 @@ def _context(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def render_markdown(doc: Mapping[str, Any]) -> str:
-    env = _env(False)
-    env.filters["md"] = md
-    return env.get_template("doctor.md.j2").render(**_context(doc))
+    return _env(True).get_template("doctor.md.j2").render(**_context(doc))
 
 
 def render_html(doc: Mapping[str, Any]) -> str:
-    return _env(True).get_template("doctor.html.j2").render(**_context(doc))
+    return _env(False).get_template("doctor.html.j2").render(**_context(doc))
 
 
 __all__ = ["Row", "md", "render_html", "render_markdown", "rows"]
