@@ -26,7 +26,7 @@ from hivepulse.bench.findings import Finding, summarize_findings
 from hivepulse.bench.infra import Infra, hivebox_env, infrastructure, start_target
 from hivepulse.bench.machine import machine_info
 from hivepulse.bench.scenarios import Scenario
-from hivepulse.bench.targets import RunningTarget, TargetSpec, target_record
+from hivepulse.bench.targets import RunningTarget, TargetSpec, check_url_target, target_record
 from hivepulse.doctor.checks import BY_ID, CHECKS, FAIL, NA, PASS, CheckResult, judge_metrics, na
 from hivepulse.doctor.probe import Probe, ProbeSettings, run_probes
 from hivepulse.errors import InputError
@@ -111,7 +111,7 @@ def _starter(config: DoctorConfig, infra: Infra) -> Callable[[], AbstractContext
 def _url_checks(config: DoctorConfig) -> list[CheckResult]:
     """A ``--target-url`` service fetches from an upstream the doctor cannot see: only ``metrics`` is checked."""
     assert config.target.url is not None
-    url = config.target.url.rstrip("/")
+    url = check_url_target(config.target)  # one reachability check, as `profile` does (ServiceError: exit 4)
     try:
         r = httpx.get(url + "/metrics", timeout=config.settings.request_timeout_s)
         from prometheus_client.parser import text_string_to_metric_families
