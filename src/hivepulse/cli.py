@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "retro",
     "actions",
     "profile",
+    "doctor",
     "hivebox",
     "sensemap",
     "stack",

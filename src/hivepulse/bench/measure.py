@@ -9,7 +9,9 @@ Steps (docs/profiling.md, "What one scenario does"):
 4. **warm**: the load run (closed or open model, :mod:`hivepulse.bench.load`); one unrecorded warm-up request
    per load worker first; the counters (:mod:`hivepulse.bench.counters`) are read right after the warm-up and
    after the run;
-5. py-spy records the service process during the warm run when selected.
+5. py-spy records the service process during the warm run when selected;
+6. the machine's load during the warm run (:class:`hivepulse.bench.machine.LoadSampler`: runnable tasks, CPU
+   steal) is recorded as ``machine_load``; a busy scenario's comparison verdict is "inconclusive".
 
 Derived figures: ``upstream_calls_per_1000 = 1000 * calls / requests``; ``hit_ratio = hits / (hits +
 misses)``; ``cpu_s_per_request = cpu seconds / requests``; ``upstream_bound_per_1000 = 1000 * boxes *
@@ -31,6 +33,7 @@ import numpy as np
 from hivepulse.bench.counters import Counters, delta, hits_misses_delta, read_counters, upstream_total
 from hivepulse.bench.infra import Infra, empty_caches, start_target
 from hivepulse.bench.load import LoadResult, run_load
+from hivepulse.bench.machine import LoadSampler
 from hivepulse.bench.profilers import ProfileOutput, PySpyRecorder
 from hivepulse.bench.scenarios import Scenario
 from hivepulse.bench.stats import summarize
@@ -115,8 +118,11 @@ def run_scenario(
         cold = cold_requests(s, client, running, infra, url)
         recorder = None
         if record_pyspy and running.pid is not None:
+            who = {"reference": "reference HiveBox", "command": "your service (--target-cmd)"}.get(running.kind,
+                                                                                                 running.kind)
             recorder = PySpyRecorder(running.pid, profiles_dir, f"pyspy-{s.name}", command=pyspy_command,
-                                     fallback="the in-process pyinstrument profile of the hot path")
+                                     fallback="the in-process pyinstrument profile of the hot path",
+                                     title=f"{who} · scenario {s.name} · {s.requests:,} warm requests")
         snapshots: list[Counters] = []
 
         def snapshot_before() -> None:
@@ -125,9 +131,10 @@ def run_scenario(
             if recorder is not None:
                 recorder.start()
 
-        load = run_load(url, requests=s.requests, concurrency=s.concurrency, rate=s.rate,
-                        max_in_flight=s.max_in_flight, before_start=snapshot_before, progress=progress,
-                        description=s.name)
+        with LoadSampler() as sampler:
+            load = run_load(url, requests=s.requests, concurrency=s.concurrency, rate=s.rate,
+                            max_in_flight=s.max_in_flight, before_start=snapshot_before, progress=progress,
+                            description=s.name)
         after = read_counters(client, running.url, infra.sensemap_url, running.pid, infra.valkey_url)
         pyspy = recorder.stop() if recorder is not None else None
         ended = running.exit_description()
@@ -135,6 +142,7 @@ def run_scenario(
             raise ServiceError(f"--target-cmd {ended} during scenario {s.name}; last output: "
                                f"{running.output_tail() or 'none'}")
     row = scenario_row(s, infra, spec, load, snapshots[0], after, cold, pyspy)
+    row["machine_load"] = sampler.result()
     return row, load.latencies_ms, pyspy
 
 

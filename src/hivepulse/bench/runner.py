@@ -33,10 +33,9 @@ from hivepulse.bench.machine import machine_info
 from hivepulse.bench.measure import Row, run_scenario
 from hivepulse.bench.scenarios import Scenario
 from hivepulse.bench.stats import speedup_ci
-from hivepulse.bench.targets import TargetSpec
+from hivepulse.bench.targets import TargetSpec, target_record
 from hivepulse.errors import InputError, ServiceError
 from hivepulse.opensensemap import JsonObject
-from hivepulse.redact import redact_url
 
 RESULTS_SCHEMA = 1
 
@@ -56,6 +55,7 @@ class RunConfig:
     hot_paths: bool = True
     progress: bool = False
     log: Callable[[str], None] | None = None
+    scenarios_file: str | None = None
 
 
 def new_run_id() -> str:
@@ -157,11 +157,8 @@ def run(config: RunConfig) -> JsonObject:
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "elapsed_s": time.perf_counter() - started,
             "machine": machine_info(),
-            "target": {"kind": config.target.kind, "url": redact_url(config.target.url),
-                       "cmd": redact_url(config.target.cmd), "cwd": redact_url(config.target.cwd),
-                       "env_keys": sorted(config.target.env),
-                       "path": config.target.path, "ready_path": config.target.ready_path,
-                       "ready_status": config.target.ready_status, "port": config.target.port},
+            "scenarios_file": config.scenarios_file,
+            "target": target_record(config.target),
             "scenarios": rows,
             "profiles": profiles,
             "baseline_run": config.baseline,
@@ -169,8 +166,11 @@ def run(config: RunConfig) -> JsonObject:
         }
         if baseline is not None:
             results["comparison"] = [c.to_dict() for c in compare_runs(
-                baseline[1], {k: v.tolist() for k, v in samples.items()})]
+                baseline[1], {k: v.tolist() for k, v in samples.items()},
+                baseline_rows={r["name"]: r for r in baseline[0].get("scenarios", [])},
+                current_rows={r["name"]: r for r in rows})]
         results["findings"] = findings_mod.findings(results)
+        results["summary"] = findings_mod.summarize_findings(results["findings"]).to_dict()
         results["conclusion"] = findings_mod.conclusion(results)
         _write_plots(partial, rows, samples)
         (partial / "samples.json").write_text(

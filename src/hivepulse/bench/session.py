@@ -15,7 +15,7 @@ import pandas as pd
 
 from hivepulse.bench.runner import RunConfig, load_run, run
 from hivepulse.bench.scenarios import Scenario, load_scenarios, with_overrides
-from hivepulse.bench.targets import TargetSpec, parse_env_pairs
+from hivepulse.bench.targets import target_spec
 from hivepulse.errors import InputError
 from hivepulse.paths import locate, locate_output
 
@@ -86,16 +86,22 @@ def build_config(
         scenarios = [replace(s, requests=min(s.requests, QUICK_REQUESTS), cold_requests=min(s.cold_requests, 2))
                      for s in scenarios]
     scenarios = with_overrides(scenarios, requests=requests, concurrency=concurrency, rate=rate)
-    defaults = TargetSpec()
-    target = TargetSpec(url=target_url or None, cmd=target_cmd or None, cwd=target_cwd or None,
-                        env=parse_env_pairs(target_env), path=target_path or defaults.path,
-                        ready_path=target_ready or defaults.ready_path,
-                        ready_status=target_ready_status or defaults.ready_status, port=target_port,
-                        start_timeout_s=defaults.start_timeout_s if target_start_timeout is None
-                        else target_start_timeout)
-    target.validate()
+    target = target_spec(target_url=target_url, target_cmd=target_cmd, target_cwd=target_cwd,
+                         target_env=target_env, target_path=target_path, target_ready=target_ready,
+                         target_ready_status=target_ready_status, target_port=target_port,
+                         target_start_timeout=target_start_timeout)
     return RunConfig(scenarios=scenarios, output_dir=Path(output_dir), run_id=run_id or None, target=target,
+                     scenarios_file=_shown(path),
                      baseline=baseline or None, pyspy=pyspy, hot_paths=hot_paths, progress=progress, log=log)
+
+
+def _shown(path: Path) -> str:
+    """The scenario file as the report names it: relative to the working directory when inside it (a packaged
+    copy: ``hivepulse/profiling/<name> (packaged)``)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return f"hivepulse/profiling/{path.name} (packaged)" if "hivepulse" in path.parts else str(path)
 
 
 def load_or_run(results_dir: str | Path | None = None, **options: Any

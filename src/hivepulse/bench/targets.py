@@ -217,6 +217,14 @@ class TargetSpec:
         return names
 
 
+def target_record(spec: TargetSpec) -> dict[str, object]:
+    """The ``target`` block of a run's records: kind, URL / command / cwd (URL credentials redacted), the names of
+    ``--target-env`` (never the values), the loaded path and the readiness settings."""
+    return {"kind": spec.kind, "url": redact_url(spec.url), "cmd": redact_url(spec.cmd), "cwd": redact_url(spec.cwd),
+            "env_keys": sorted(spec.env), "path": spec.path, "ready_path": spec.ready_path,
+            "ready_status": spec.ready_status, "port": spec.port}
+
+
 def parse_env_pairs(pairs: list[str] | None) -> dict[str, str]:
     """``["K=V", ...]`` -> dict; :class:`InputError` naming the bad pair."""
     out: dict[str, str] = {}
@@ -226,6 +234,22 @@ def parse_env_pairs(pairs: list[str] | None) -> dict[str, str]:
             raise InputError("invalid --target-env", value=pair, expected="NAME=value")
         out[key] = value
     return out
+
+
+def target_spec(*, target_url: str | None = None, target_cmd: str | None = None, target_cwd: str | None = None,
+                target_env: list[str] | None = None, target_path: str | None = None,
+                target_ready: str | None = None, target_ready_status: str | None = None,
+                target_port: int | None = None, target_start_timeout: float | None = None) -> TargetSpec:
+    """The validated :class:`TargetSpec` of the target options (``--target-*`` flags; ``None``: the default)."""
+    defaults = TargetSpec()
+    spec = TargetSpec(url=target_url or None, cmd=target_cmd or None, cwd=target_cwd or None,
+                      env=parse_env_pairs(target_env), path=target_path or defaults.path,
+                      ready_path=target_ready or defaults.ready_path,
+                      ready_status=target_ready_status or defaults.ready_status, port=target_port,
+                      start_timeout_s=defaults.start_timeout_s if target_start_timeout is None
+                      else target_start_timeout)
+    spec.validate()
+    return spec
 
 
 def placeholders(template: str, where: str = "--target-cmd") -> set[str]:
