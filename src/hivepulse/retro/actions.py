@@ -22,6 +22,7 @@ from hivepulse.retro.catalog import TARGET_RULES, CatalogEntry, TargetRule, load
 from hivepulse.retro.facts import Measurement, Signal
 from hivepulse.retro.fmt import fmt_value
 from hivepulse.retro.rice import VOTE_WEIGHT, rice
+from hivepulse.textsafe import csv_cell
 from hivepulse.vocabulary import direction
 
 CSV_FIELDS = (
@@ -321,13 +322,14 @@ def select(
 
 
 def to_csv(items: Sequence[ActionItem]) -> str:
-    """``actions.csv``: one row per item, columns :data:`CSV_FIELDS`."""
+    """``actions.csv``: one row per item, columns :data:`CSV_FIELDS`; text cells a spreadsheet would evaluate
+    (``= + - @``, tab, CR first) are neutralised with a leading ``'`` (:func:`hivepulse.textsafe.csv_cell`)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(CSV_FIELDS), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for item in items:
         row = item.to_dict()
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in CSV_FIELDS})
+        writer.writerow({k: "" if row.get(k) is None else csv_cell(row.get(k)) for k in CSV_FIELDS})
     return buf.getvalue()
 
 
