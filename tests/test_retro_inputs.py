@@ -161,6 +161,11 @@ def test_a_yaml_value_that_is_no_value_is_an_input_error_with_its_line(text, lin
     assert str(err.value).startswith(f"p.yaml, line {line}: bad value (")
 
 
+def test_a_control_character_in_yaml_is_an_input_error_with_its_line():
+    with pytest.raises(InputError, match=r"^n.yaml, line 2: invalid YAML: control character #x001f is not allowed$"):
+        load_yaml("went_well:\n  - a\x1f\n", file="n.yaml")
+
+
 def test_a_bad_yaml_date_in_the_parameters_file_is_exit_2_with_its_line(tmp_path):
     (tmp_path / "p.yaml").write_text("max_actions: 2\nsince: 2026-13-01\n", encoding="utf-8")
     line = one_line_before_any_kernel(retro("-f", "p.yaml", cwd=tmp_path))

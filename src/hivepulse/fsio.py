@@ -277,7 +277,13 @@ def load_yaml(
     where = str(file) if file is not None else None
     if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise InputError(f"YAML is larger than {max_bytes:,} bytes", file=where)
-    loader = _LimitedLoader(text)
+    try:
+        loader = _LimitedLoader(text)  # the reader refuses control characters here, before parsing
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        char = exc.character if isinstance(exc.character, int) else 0
+        raise InputError(f"invalid YAML: control character #x{char:04x} is not allowed", file=where,
+                         line=line) from None
     loader.max_depth = max_depth
     try:
         root = loader.get_single_node()
