@@ -23,8 +23,6 @@ PARAMS = "iteration_days: 14\nprevious_iterations: 1\nfindings: ''\n"  # no date
 RULED = "2026-05-04_2026-05-18"  # the window rule's, not the sample's last iteration (the old notebook's dates)
 ITER = "2026-05-11_2026-05-25"
 
-pytestmark = pytest.mark.slow
-
 
 def project(root: Path) -> Path:
     """A copy of the project as a team has it: notebooks/, data/sample, the retro workspace, a params file."""
@@ -51,6 +49,7 @@ def env() -> dict[str, str]:
     return {**os.environ, "HIVEPULSE_TODAY": TODAY}
 
 
+@pytest.mark.slow
 def test_hivepulse_retro_papermill_and_jupyterlab_give_the_same_retro(tmp_path, monkeypatch):
     import yaml
     from nbclient import NotebookClient
@@ -85,6 +84,7 @@ def test_hivepulse_retro_papermill_and_jupyterlab_give_the_same_retro(tmp_path, 
     assert not (lab / "notebooks" / "retro").exists()  # the kernel in notebooks/ found the project's workspace
 
 
+@pytest.mark.slow
 def test_a_window_without_any_deployment_fails_with_exit_5_unless_allowed(tmp_path):
     args = [sys.executable, "-m", "hivepulse", "retro", "--since", "2027-01-04", "--until", "2027-01-18",
             "--previous-iterations", "1", "--findings", "", "--no-progress", "--output-dir", "ws"]
@@ -107,6 +107,7 @@ def demo_commands() -> list[str]:
     return [line.strip() for line in recipe if line.startswith("\t")]
 
 
+@pytest.mark.slow
 def test_make_demo_prints_one_window_and_where_the_report_is(tmp_path):
     commands = demo_commands()
     assert commands == ["$(BIN)/hivepulse retro --since 2026-05-11 --until 2026-05-25"]  # no metrics table first
@@ -119,3 +120,51 @@ def test_make_demo_prints_one_window_and_where_the_report_is(tmp_path):
     assert out.startswith(f"Retro {ITER} (production): [2026-05-11, 2026-05-25) UTC; next retro 2026-06-08\n")
     assert f"Report: retro/{ITER}/retro.html" in out
     assert "deployment frequency" in out and "36.0/week" in out  # the sample's figure of that iteration
+
+
+# ---------------------------------------------------------------------------------------------- docs/scheduling.md
+
+
+def blocks(lang: str) -> list[str]:
+    text = (REPO / "docs" / "scheduling.md").read_text(encoding="utf-8")
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize("line", [line for line in blocks("crontab")[0].splitlines() if "hivepulse " in line])
+def test_the_documented_crontab_commands_parse(line):
+    from hivepulse.cli import build_parser
+
+    command = line.split("&&", 1)[1].split("||", 1)[0].split(">", 1)[0].split()
+    argv = command[1:]
+    assert command[0] == ".venv/bin/hivepulse"
+    assert build_parser(argv).parse_args(argv).command in ("retro", "pull")
+
+
+def test_the_documented_params_file_and_units(tmp_path):
+    from hivepulse.commands.retro import check_parameters, notebook_defaults
+    from hivepulse.retro.params import read_parameters_file
+
+    (tmp_path / "params.yaml").write_text(blocks("yaml")[0], encoding="utf-8")
+    file_params = read_parameters_file(str(tmp_path / "params.yaml"))
+    assert file_params["source"] == "store" and file_params["iteration_days"] == 7
+    assert file_params.keys() <= yaml_keys_of(REPO / "deploy" / "base" / "config" / "params.yaml")
+    service = blocks("ini")[0]
+    exec_start = service.split("ExecStart=", 1)[1].split("\n# secrets", 1)[0].replace("\\\n", "")
+    script = exec_start.replace("$$", "$").replace("%%", "%").split("-c ", 1)[1].strip().strip("'")
+    assignment = script.split(" exec ", 1)[0].strip()
+    for day, monday in (("2026-05-25", "2026-05-25"), ("2026-05-27", "2026-05-25"), ("2026-05-31", "2026-05-25")):
+        probe = assignment.replace("$(date -u +%F)", day).replace("$(date -u +%u)", f"$(date -u -d {day} +%u)")
+        done = subprocess.run(["sh", "-c", f"{probe}; echo $HIVEPULSE_TODAY"], capture_output=True, text=True)
+        assert done.stdout.strip() == monday, (day, done.stderr)
+    argv = script.split(" exec ", 1)[1].split()[1:]
+    assert argv[:3] == ["retro", "-f", "retro/params.yaml"]
+    check = dict(file_params, path=str(tmp_path / "store.db"))
+    with pytest.raises(Exception, match="store not found"):  # the params are checked like any others
+        check_parameters({}, check, notebook_defaults(REPO / "notebooks" / "retro.ipynb"))
+    assert "OnCalendar=Mon *-*-* 06:30:00 UTC" in blocks("ini")[0] and "Persistent=true" in blocks("ini")[0]
+
+
+def yaml_keys_of(path: Path) -> set[str]:
+    import yaml
+
+    return set(yaml.safe_load(path.read_text(encoding="utf-8")))
