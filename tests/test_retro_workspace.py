@@ -313,3 +313,25 @@ def test_a_full_disk_while_the_command_commits_is_exit_4_with_the_previous_state
     assert after.pop(f"runs/{KEY_B}.ipynb")
     assert after == before
     assert leftovers(ws) == []
+
+
+def test_a_stale_handoff_variable_does_not_swallow_a_notebooks_records(tmp_path, monkeypatch, results):
+    """A JupyterLab kernel started with HIVEPULSE_RETRO_HANDOFF of a run that ended commits its records itself."""
+    stale = tmp_path / ".run-ended"
+    stale.mkdir()
+    (stale / ".owner.lock").write_text("")
+    monkeypatch.setenv(workspace.HANDOFF_ENV, str(stale))
+    record = written(*results[B, 1], tmp_path)
+    assert (record / "retro.html").is_file() and not (stale / "handoff").exists()
+
+
+def test_update_ledger_merges_under_the_lock(tmp_path, results):
+    written(*results[B, 1], tmp_path)
+
+    def add(ledger):
+        return led.with_entry(ledger, "2026-05-25_2026-06-08", since="2026-05-25", until="2026-06-08",
+                              due="2026-06-22", actions=[], followups=[])
+
+    assert workspace.update_ledger(tmp_path, add) is True
+    assert sorted(led.load(tmp_path / "ledger.json").entries) == ["2026-05-11_2026-05-25", "2026-05-25_2026-06-08"]
+    assert workspace.update_ledger(tmp_path, add) is False  # unchanged: not rewritten

@@ -232,6 +232,17 @@ def commit(
     return out / name
 
 
+def update_ledger(output_dir: str | Path, update: Callable[[led.Ledger], led.Ledger], *,
+                  timeout_s: float = LOCK_TIMEOUT_S) -> bool:
+    """Apply ``update`` to the ledger read under the workspace lock and write it atomically (for writers of the
+    ledger alone, e.g. a sync of action items with a board); returns whether the file changed."""
+    with locked_workspace(output_dir, timeout_s=timeout_s) as out:
+        try:
+            return led.save(out / LEDGER_FILE, update(led.load(out / LEDGER_FILE)))
+        except OSError as exc:
+            raise _write_error(out, exc) from None
+
+
 def keep_file(output_dir: str | Path, relative: str, data: bytes) -> Path:
     """Write ``<output_dir>/<relative>`` atomically under the workspace lock (``runs/<record>.ipynb``, the
     executed notebook of a failed run)."""
@@ -279,8 +290,8 @@ def handoff_dir() -> Path | None:
     if not value:
         return None
     folder = Path(value)
-    if not folder.name.startswith(RUN_PREFIX) or not (folder / OWNER).is_file():
-        return None
+    if not folder.name.startswith(RUN_PREFIX) or not _alive(folder):
+        return None  # not a run folder, or its run ended: the notebook commits itself
     return folder
 
 
@@ -306,4 +317,5 @@ def handed_over(folder: Path) -> Handoff | None:
 
 
 __all__ = ["COMMIT_PREFIX", "HANDOFF_ENV", "LEDGER_FILE", "LOCK_FILE", "RUNS_DIR", "RUN_PREFIX", "Handoff", "commit",
-           "hand_over", "handed_over", "handoff_dir", "keep_file", "locked_workspace", "recover", "run_dir"]
+           "hand_over", "handed_over", "handoff_dir", "keep_file", "locked_workspace", "recover", "run_dir",
+           "update_ledger"]
