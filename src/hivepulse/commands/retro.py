@@ -189,8 +189,8 @@ def _keep_notebook(out_dir: Path, relative: str, executed: Path) -> None:
     from hivepulse.retro.workspace import keep_file
 
     if executed.is_file():
-        try:
-            keep_file(out_dir, relative, executed.read_bytes())
+        try:  # a short wait: an interrupted or failed run must not hang behind another run's lock
+            keep_file(out_dir, relative, executed.read_bytes(), timeout_s=30)
         except (OSError, HivepulseError):
             pass
 

@@ -243,10 +243,10 @@ def update_ledger(output_dir: str | Path, update: Callable[[led.Ledger], led.Led
             raise _write_error(out, exc) from None
 
 
-def keep_file(output_dir: str | Path, relative: str, data: bytes) -> Path:
+def keep_file(output_dir: str | Path, relative: str, data: bytes, *, timeout_s: float = LOCK_TIMEOUT_S) -> Path:
     """Write ``<output_dir>/<relative>`` atomically under the workspace lock (``runs/<record>.ipynb``, the
     executed notebook of a failed run)."""
-    with locked_workspace(output_dir) as out:
+    with locked_workspace(output_dir, timeout_s=timeout_s) as out:
         target = out / relative
         try:
             atomic_write_bytes(target, data)
