@@ -29,6 +29,7 @@ from hivepulse.retro.board import SyncOptions, marker, marker_ids, open_items, p
 from hivepulse.retro.boardlink import BoardLink
 from hivepulse.sources.github.client import ClientOptions, GitHubClient
 from hivepulse.sources.github.issues import IssueState
+from hivepulse.retro.workspace import LOCK_FILE
 
 REPO = "hive-team/hivebox"
 IT1, IT2 = "2026-05-11_2026-05-25", "2026-05-25_2026-06-08"
@@ -314,7 +315,7 @@ def test_what_was_done_before_a_failure_is_kept(gh, tmp_path):
 def test_the_ledger_is_written_under_the_lock_keeping_what_a_retro_wrote_meanwhile(gh, tmp_path):
     ws = three(tmp_path)
     done: list[board.SyncReport] = []
-    with locked(ws / led.WORKSPACE_LOCK):  # a retro holds the workspace
+    with locked(ws / LOCK_FILE):  # a retro holds the workspace
         worker = threading.Thread(target=lambda: done.append(run_sync(gh, ws)))
         worker.start()
         deadline = time.monotonic() + 30

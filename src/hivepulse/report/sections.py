@@ -78,9 +78,13 @@ def trends(result: RetroResult) -> HTML:
     return _html(trends_html(result))
 
 
-def lead_time(result: RetroResult) -> list[Image]:
-    """Lead-time distribution and the coding / pickup / review / deploy breakdown."""
-    return [_png(data) for data in report_html.pngs(result)["lead_time"]]
+def lead_time(result: RetroResult) -> list[Image | HTML]:
+    """Lead-time distribution and the coding / pickup / review / deploy breakdown (and, for ``source: store``,
+    the pull-request stages of the store)."""
+    out: list[Image | HTML] = [_png(data) for data in report_html.pngs(result)["lead_time"]]
+    if result.pr_stages is not None:
+        out.append(_html(report_html.fragment("pr_stages", result)))
+    return out
 
 
 def timeline(result: RetroResult) -> Image:

@@ -23,6 +23,7 @@ from hivepulse.retro.catalog import TARGET_RULES, CatalogEntry, TargetRule, load
 from hivepulse.retro.facts import Measurement, Signal
 from hivepulse.retro.fmt import fmt_value
 from hivepulse.retro.rice import VOTE_WEIGHT, rice
+from hivepulse.textsafe import csv_cell
 from hivepulse.vocabulary import direction
 
 CSV_FIELDS = (
@@ -334,14 +335,22 @@ def select(
     return [replace(item, rank=i + 1) for i, item in enumerate(chosen)]
 
 
+def _cell(value: object) -> object:
+    """A CSV cell: formulas neutralised; a carriage return becomes a newline (which the writer quotes; a bare
+    CR would end the row for a reader)."""
+    out = csv_cell(value)
+    return out.replace("\r\n", "\n").replace("\r", "\n") if isinstance(out, str) else out
+
+
 def to_csv(items: Sequence[ActionItem]) -> str:
-    """``actions.csv``: one row per item, columns :data:`CSV_FIELDS`."""
+    """``actions.csv``: one row per item, columns :data:`CSV_FIELDS`; text cells a spreadsheet would evaluate
+    (``= + - @``, tab, CR first) are neutralised with a leading ``'`` (:func:`hivepulse.textsafe.csv_cell`)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(CSV_FIELDS), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for item in items:
         row = item.to_dict()
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in CSV_FIELDS})
+        writer.writerow({k: "" if row.get(k) is None else _cell(row.get(k)) for k in CSV_FIELDS})
     return buf.getvalue()
 
 

@@ -40,7 +40,6 @@ from typing import Any, Literal
 from urllib.parse import quote, unquote
 
 from hivepulse.errors import InputError, SourceError
-from hivepulse.fsio import locked
 from hivepulse.metrics.results import JSONObject
 from hivepulse.retro import ledger as led
 from hivepulse.retro.actions import ActionItem
@@ -353,12 +352,12 @@ def ledger_path(workspace: str | Path) -> Path:
 
 
 def save_links(workspace: str | Path, links: Mapping[str, BoardLink]) -> bool:
-    """Write ``links`` into the workspace's ledger under :data:`~hivepulse.retro.ledger.WORKSPACE_LOCK`,
-    re-reading the ledger under the lock first; False when nothing changed (the file is not rewritten)."""
-    path = ledger_path(workspace)
-    with locked(Path(workspace) / led.WORKSPACE_LOCK, what=f"the retro workspace {workspace}"):
-        fresh = led.load(path)
-        return led.save(path, apply_links(fresh, links))
+    """Write ``links`` into the workspace's ledger through :func:`hivepulse.retro.workspace.update_ledger` (the
+    retro's own lock and commit rules, the ledger re-read under the lock); False when nothing changed (the file
+    is not rewritten)."""
+    from hivepulse.retro.workspace import update_ledger
+
+    return update_ledger(workspace, lambda fresh: apply_links(fresh, links))
 
 
 def _find_marked(client: GitHubClient, repo: str, label: str, item_id: str) -> IssueState | None:
