@@ -27,9 +27,9 @@ from hivepulse.retro import ledger as led
 from hivepulse.retro.actions import ActionItem
 from hivepulse.retro.board import SyncOptions, marker, marker_ids, open_items, plan, sync
 from hivepulse.retro.boardlink import BoardLink
+from hivepulse.retro.workspace import LOCK_FILE
 from hivepulse.sources.github.client import ClientOptions, GitHubClient
 from hivepulse.sources.github.issues import IssueState
-from hivepulse.retro.workspace import LOCK_FILE
 
 REPO = "hive-team/hivebox"
 IT1, IT2 = "2026-05-11_2026-05-25", "2026-05-25_2026-06-08"
