@@ -20,7 +20,7 @@ from ghfake import PLANTED_EMAILS, PLANTED_LOGINS, PLANTED_NAMES, PLANTED_TOKEN
 from ghissues import FakeIssues, Fault
 
 from hivepulse.cli import main
-from hivepulse.errors import SourceError
+from hivepulse.errors import ServiceError, SourceError
 from hivepulse.fsio import locked
 from hivepulse.retro import board
 from hivepulse.retro import ledger as led
@@ -295,7 +295,7 @@ def test_a_failed_ledger_write_then_a_rerun_creates_no_duplicate(gh, tmp_path, m
         raise OSError(28, "No space left on device", str(path))
 
     monkeypatch.setattr(led, "save", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(ServiceError, match="No space left on device"):  # exit 4, the ledger kept
         run_sync(gh, ws)
     monkeypatch.setattr(led, "save", real)
     assert links(ws) == {} and len(gh.live()) == 3
