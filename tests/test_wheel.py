@@ -97,7 +97,8 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     full, quick, path = defaults.stdout.split()
     assert (int(full), int(quick)) == (12, 4) and path.startswith(str(env_dir.resolve()))
     out = tmp_path / "retro-out"
-    retro = subprocess.run([cli, "retro", "--output-dir", str(out), "--no-progress"], cwd=work, env=env,
+    retro = subprocess.run([cli, "retro", "--output-dir", str(out), "--no-progress",
+                            "--since", "2026-05-11", "--until", "2026-05-25"], cwd=work, env=env,
                            capture_output=True, text=True, timeout=300)
     assert retro.returncode == 0, retro.stderr[-2000:]
     (record,) = [p for p in out.iterdir() if p.is_dir() and (p / "metrics.json").exists()]
