@@ -2,24 +2,29 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/git_ingest.py [--repo PATH] [--cache DIR] [--commits 80000] [--runs 3]
+    .venv/bin/python benchmarks/git_ingest.py [--repo PATH ...] [--no-generated] [--cache DIR] [--commits 80000]
+                                              [--runs 5]
 
-Without ``--repo`` it generates (once, cached under ``--cache``, default ``hivepulse-bench`` in the system temp directory) a
-repository shaped like git's own history with ``git fast-import``: a mainline fed by topic branches merged
+It measures a generated repository and, with ``--repo`` (repeatable), real clones besides it (issue 11: git's own
+history, cloned with its tags). The generated one is made once (cached under ``--cache``, default ``hivepulse-bench``
+in the system temp directory):
+a repository shaped like git's own history with ``git fast-import``: a mainline fed by topic branches merged
 with ``--no-ff`` merge commits (about 1 commit in 4 is a merge), maintenance branches with patch releases
 merged back, about 1,000 tags (annotated releases ``vX.Y.0``, annotated and lightweight ``-rc`` tags,
 maintenance ``vX.Y.Z`` tags), commit messages of git-like length (subject, a body of several lines,
 trailers), varied time-zone offsets, and about 150 revert commits ("This reverts commit <sha>").
 
-Then it times, in the same run and alternating, the median of ``--runs`` runs of:
+Then it times, per repository, in the same run and interleaved (the machine is shared: every round runs the three
+one after the other, and the medians of ``--runs`` rounds are reported with the load average before and after):
 
 - ``git log --format=%H%x00%P%x00%ct HEAD`` (output read to the end through a pipe): the reference;
-- hivepulse's full ingest ``read_git(path)`` (default options: semantic-version tags, all signals), run in a
-  fresh Python subprocess that reports the time of the ``read_git`` call itself; the peak resident set size of
-  that subprocess comes from ``os.wait4`` (it includes the interpreter, numpy and pandas).
+- hivepulse's ``read_git(path)`` (default options), run in a fresh Python subprocess that reports the time of
+  the call itself;
+- the whole process ``python -m hivepulse events export --git PATH --out DIR`` (interpreter start, imports,
+  ingest, validated CSV files written): its wall time and peak resident set size (``os.wait4``).
 
-Targets (issue 3): ingest <= 2x the ``git log`` time, peak memory < 1 GiB. Record figures in
-docs/performance.md, section "Git ingest".
+Targets (issues 3 and 11): the whole export at most 2x the ``git log`` time (goal 1.5x), peak memory < 1 GiB.
+Record figures in docs/performance.md, section "Git ingest".
 """
 
 from __future__ import annotations
@@ -228,17 +233,31 @@ print(json.dumps({"seconds": t1 - t0, "deployments": len(ev.deployments), "chang
 """
 
 
-def _time_ingest(path: str) -> tuple[dict, float, int]:
-    """(child report, wall seconds of the whole subprocess, peak RSS bytes)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, path], stdout=subprocess.PIPE)
+def _wait(proc: subprocess.Popen[bytes]) -> tuple[bytes, float, int]:
+    """(stdout, wall seconds since the process started, peak RSS bytes) of a finished child."""
     out = proc.stdout.read() if proc.stdout else b""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise SystemExit(f"ingest failed with status {proc.returncode}")
-    return json.loads(out), wall, usage.ru_maxrss * 1024
+        raise SystemExit(f"{proc.args!r} failed with status {proc.returncode}")
+    return out, usage.ru_maxrss * 1024
+
+
+def _time_ingest(path: str) -> tuple[dict, float, int]:
+    """(child report, wall seconds of the whole subprocess, peak RSS bytes) of ``read_git`` in a fresh process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, path], stdout=subprocess.PIPE)
+    out, rss = _wait(proc)
+    return json.loads(out), time.perf_counter() - t0, rss
+
+
+def _time_export(path: str, out_dir: str) -> tuple[float, int]:
+    """(wall seconds, peak RSS bytes) of the whole ``hivepulse events export --git`` process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "hivepulse", "events", "export", "--git", path, "--out", out_dir],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    _, rss = _wait(proc)
+    return time.perf_counter() - t0, rss
 
 
 def verify(repo: str, samples: int, seed: int = 0) -> tuple[int, int]:
@@ -266,24 +285,78 @@ def verify(repo: str, samples: int, seed: int = 0) -> tuple[int, int]:
     return len(picked), bad
 
 
+def measure(repo: str, runs: int, info: dict, *, commit_graph: bool, samples: int) -> dict:
+    """One repository: interleaved rounds of git log, read_git and the whole export; medians and ratios."""
+    n_all = subprocess.run(["git", "-C", repo, "rev-list", "--all", "--count"], capture_output=True, text=True,
+                           check=True).stdout.strip()  # fmt: skip
+    n_tags = len(
+        subprocess.run(["git", "-C", repo, "tag"], capture_output=True, text=True, check=True).stdout.split()
+    )
+    load_before = os.getloadavg()[0]
+    _time_git_log(repo)  # warm the page cache
+    git_times: list[float] = []
+    ingest_times: list[float] = []
+    walls: list[float] = []
+    exports: list[float] = []
+    rss: list[int] = []
+    report: dict = {}
+    with tempfile.TemporaryDirectory(prefix="hivepulse-export-") as tmp:
+        for k in tqdm(range(runs), desc=f"timing {Path(repo).name}", leave=False):
+            git_times.append(_time_git_log(repo))
+            report, wall, peak = _time_ingest(repo)
+            ingest_times.append(report["seconds"])
+            walls.append(wall)
+            seconds, peak_export = _time_export(repo, str(Path(tmp) / f"out{k}"))
+            exports.append(seconds)
+            rss += [peak, peak_export]
+    g, i = statistics.median(git_times), statistics.median(ingest_times)
+    e = statistics.median(exports)
+    result = {
+        "repository": repo,
+        "commits": int(n_all),
+        "tags": n_tags,
+        "generator": info,
+        "commit_graph": commit_graph,
+        "git_log_seconds": round(g, 3),
+        "read_git_seconds": round(i, 3),
+        "read_git_ratio": round(i / g, 2),
+        "export_process_seconds": round(e, 3),
+        "export_ratio": round(e / g, 2),
+        "ratio_per_round": [round(x / y, 2) for x, y in zip(exports, git_times, strict=True)],
+        "read_git_process_wall_seconds": round(statistics.median(walls), 3),
+        "peak_rss_mib": round(max(rss) / 2**20, 1),
+        "runs": runs,
+        "git_log_runs": [round(x, 3) for x in git_times],
+        "read_git_runs": [round(x, 3) for x in ingest_times],
+        "export_runs": [round(x, 3) for x in exports],
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "events": {k: v for k, v in report.items() if k not in ("seconds", "notes")},
+        "notes": report.get("notes", []),
+    }
+    if samples:
+        checked, bad = verify(repo, samples)
+        result["verified_against_rev_list"] = f"{checked - bad} of {checked} deployments identical"
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repo", help="an existing clone to measure (default: generate one)")
+    parser.add_argument("--repo", action="append", default=[],
+                        help="a real clone to measure besides the generated one (repeatable)")  # fmt: skip
+    parser.add_argument("--no-generated", action="store_true", help="measure only the --repo clones")
     parser.add_argument(
         "--cache", default=str(Path(tempfile.gettempdir()) / "hivepulse-bench"), help="where generated repositories are kept"
     )
     parser.add_argument("--commits", type=int, default=80_000, help="commits to generate (default 80000)")
-    parser.add_argument("--runs", type=int, default=3, help="runs per measurement; the median is reported")
+    parser.add_argument("--runs", type=int, default=5, help="interleaved rounds; medians are reported (default 5)")
     parser.add_argument("--commit-graph", action="store_true",
                         help="write a commit-graph file first (as 'git gc' does on a real clone)")  # fmt: skip
     parser.add_argument("--verify", type=int, default=20, metavar="N",
                         help="check N random deployments against git rev-list (default 20; 0 = skip)")  # fmt: skip
     args = parser.parse_args(argv)
 
-    if args.repo:
-        path = Path(args.repo)
-        info: dict = {}
-    else:
+    targets: list[tuple[Path, dict]] = []
+    if not args.no_generated:
         path = Path(args.cache) / f"git-like-{args.commits}-v{GENERATOR_VERSION}.git"
         if not (path / "hivepulse-bench.json").exists():
             if path.exists():
@@ -292,51 +365,20 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             generate(path, args.commits)
             print(f"generated {path} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        info = json.loads((path / "hivepulse-bench.json").read_text())
-    if args.commit_graph:
-        subprocess.run(["git", "-C", str(path), "commit-graph", "write", "--reachable"], check=True)
-    repo = str(path)
-    n_all = subprocess.run(["git", "-C", repo, "rev-list", "--all", "--count"], capture_output=True, text=True,
-                           check=True).stdout.strip()  # fmt: skip
-    n_tags = len(
-        subprocess.run(["git", "-C", repo, "tag"], capture_output=True, text=True, check=True).stdout.split()
-    )
-
-    _time_git_log(repo)  # warm the page cache
-    git_times, ingest_times, walls, rss = [], [], [], []
-    report: dict = {}
-    for _ in tqdm(range(args.runs), desc="timing", leave=False):
-        git_times.append(_time_git_log(repo))
-        report, wall, peak = _time_ingest(repo)
-        ingest_times.append(report["seconds"])
-        walls.append(wall)
-        rss.append(peak)
-    g, i, w = statistics.median(git_times), statistics.median(ingest_times), statistics.median(walls)
-    result = {
-        "repository": repo,
-        "commits": int(n_all),
-        "tags": n_tags,
-        "generator": info,
-        "commit_graph": bool(args.commit_graph),
-        "git_log_seconds": round(g, 3),
-        "ingest_seconds": round(i, 3),
-        "ratio": round(i / g, 2),
-        "ingest_process_wall_seconds": round(w, 3),
-        "peak_rss_mib": round(max(rss) / 2**20, 1),
-        "runs": args.runs,
-        "git_log_runs": [round(x, 3) for x in git_times],
-        "ingest_runs": [round(x, 3) for x in ingest_times],
-        "load_average_1min": round(os.getloadavg()[0], 2),
-        "events": {k: v for k, v in report.items() if k != "seconds"},
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        + subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip(),
-    }
-    if args.verify:
-        checked, bad = verify(repo, args.verify)
-        result["verified_against_rev_list"] = f"{checked - bad} of {checked} deployments identical"
-    print(json.dumps(result, indent=2))
-    ok = i <= 2 * g and max(rss) < 2**30
-    print(f"target (ingest <= 2x git log, < 1 GiB): {'met' if ok else 'NOT met'}", file=sys.stderr)
+        targets.append((path, json.loads((path / "hivepulse-bench.json").read_text())))
+    targets += [(Path(r), {}) for r in args.repo]
+    if not targets:
+        parser.error("nothing to measure: give --repo or drop --no-generated")
+    results = []
+    for path, info in targets:
+        if args.commit_graph:
+            subprocess.run(["git", "-C", str(path), "commit-graph", "write", "--reachable"], check=True)
+        results.append(measure(str(path), args.runs, info, commit_graph=args.commit_graph, samples=args.verify))
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+               + subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip())  # fmt: skip
+    print(json.dumps({"machine": machine, "results": results}, indent=2))
+    ok = all(r["export_ratio"] <= 2 and r["peak_rss_mib"] < 1024 for r in results)
+    print(f"target (whole export <= 2x git log, < 1 GiB): {'met' if ok else 'NOT met'}", file=sys.stderr)
     return 0
 
 

@@ -21,7 +21,8 @@ import httpx
 
 from hivepulse.bench.load import run_load
 from hivepulse.bench.machine import machine_info
-from hivepulse.bench.util import free_port, wait_http
+from hivepulse.net import free_port
+from hivepulse.services import wait_http
 
 APP = '''
 async def app(scope, receive, send):

@@ -54,18 +54,35 @@ class GitRepo:
     def rev(self, what: str = "HEAD") -> str:
         return self.git("rev-parse", what)
 
-    def commit(self, message: str | bytes, when: str, *, file: str | None = None) -> str:
-        """Add a line to ``file`` (default: a new file per commit, so reverts never conflict) and commit it
-        with author and committer dates = ``when``; return the SHA."""
+    def commit(self, message: str | bytes, when: str, *, file: str | None = None,
+               author: tuple[str, str] = (PLANTED_NAME, PLANTED_EMAIL)) -> str:  # fmt: skip
+        """Add a line to ``file`` (default: a new file per commit, so reverts never conflict; a path with
+        directories creates them) and commit it with author and committer dates = ``when`` and the identity
+        ``author`` (name, e-mail); return the SHA."""
         self._n += 1
         name = file or f"change{self._n}.txt"
+        (self.path / name).parent.mkdir(parents=True, exist_ok=True)
         with open(self.path / name, "a", encoding="utf-8") as fh:
             fh.write(f"change {self._n}\n")
         self.git("add", name)
+        who = {"name": author[0], "email": author[1]}
         if isinstance(message, bytes):
-            self.git("commit", "-q", "-F", "-", when=when, input=message)
+            self.git("commit", "-q", "-F", "-", when=when, input=message, **who)
         else:
-            self.git("commit", "-q", "-m", message, when=when)
+            self.git("commit", "-q", "-m", message, when=when, **who)
+        return self.rev()
+
+    def subtree_add(self, prefix: str, other: GitRepo, ref: str, when: str) -> str:
+        """``git subtree add --prefix=PREFIX OTHER REF``: a merge whose second parent is ``other``'s history
+        (another root). Where git's subtree command is missing, the same two-parent merge is made by hand."""
+        probe = subprocess.run(["git", "subtree"], capture_output=True)
+        if probe.returncode in (0, 1, 129) and b"usage" in probe.stdout + probe.stderr:
+            self.git("subtree", "add", f"--prefix={prefix}", str(other.path), ref, when=when)
+        else:  # pragma: no cover - git without contrib/subtree
+            self.git("fetch", "-q", str(other.path), ref)
+            self.git("merge", "-q", "-s", "ours", "--no-commit", "--allow-unrelated-histories", "FETCH_HEAD")
+            self.git("read-tree", f"--prefix={prefix}/", "-u", "FETCH_HEAD")
+            self.git("commit", "-q", "-m", f"Add '{prefix}/' from commit FETCH_HEAD", when=when)
         return self.rev()
 
     def checkout(self, branch: str, *, new: bool = False, start: str | None = None) -> None:

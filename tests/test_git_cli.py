@@ -143,3 +143,15 @@ def test_exit_codes_and_one_line_errors(tmp_path, capsys):
     assert code == 2 and "exactly one source" in err
     code, _, err = _run(capsys, ["metrics", "--git", str(tmp_path / "nope"), "--since", "2024-01-01"])
     assert code == 3 and "no such directory" in err
+
+
+def test_export_path_imports_no_scipy(story, tmp_path):
+    """Issue 11: exporting from git needs no statistics (scipy cost about 1 s of a 4 s export)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from hivepulse.cli import main; "
+            f"rc = main(['events', 'export', '--git', {str(story.path)!r}, '--out', {str(tmp_path / 'o')!r}]); "
+            "print(rc, sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'matplotlib', 'sklearn')))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    assert out.strip().splitlines()[-1] == "0 []"

@@ -20,8 +20,12 @@ The expected events are computed with git commands only, following docs/git-sour
   ``--not`` walk stops early on commit dates and is wrong under clock skew, e.g. a commit dated 1970 below
   newer ones); every other non-merge commit of ``git rev-list --branches --tags --remotes`` is undeployed;
 - ``committed_at``: ``%ct`` (``--author-date``: ``%at``) from ``git log``;
-- ``rollback_of``: D's own change set is empty, D's commit is not P's commit, and
-  ``git merge-base --is-ancestor D P`` (P = the previous successful deployment of the environment);
+- ``rollback_of``: D's commit is the commit of an earlier deployment of the environment, is not P's commit,
+  and ``git merge-base --is-ancestor D P`` (P = the previous successful deployment of the environment); a tag
+  on an old commit that no deployment deployed is a deployment that ships nothing, not a rollback (issue 11);
+- imported history (issue 11): the commits whose first-parent line (``git rev-list --parents``) ends at a root
+  that is the first-parent root of a merge's non-first parent whose merge has another first-parent root, and
+  that no deployed commit has as its own first-parent root, are not changes (the second root merged in here);
 - tags on the commit of the tag just before them in the environment's order are one deployment with it (the
   first keeps its id and finish time; the others are no deployment).
 """
@@ -243,6 +247,7 @@ class Expected:
     rollback_of: dict[str, str]
     finished: dict[str, int]
     commit: dict[str, str]
+    imported: set[str]
 
 
 def tag_deployments(repo: GitRepo, names: list[str]) -> list[tuple[str, int, str]]:
@@ -252,6 +257,26 @@ def tag_deployments(repo: GitRepo, names: list[str]) -> list[tuple[str, int, str
                                                          "refs/tags").splitlines())  # fmt: skip
     shas = git_out(repo, "rev-parse", *(f"refs/tags/{n}^{{commit}}" for n in names)).split()
     return [(n, int(created[n]), s) for n, s in zip(names, shas, strict=True)]
+
+
+def imported_commits(repo: GitRepo, deployed: set[str]) -> set[str]:
+    """Imported history by the documented rule, from ``git rev-list --parents`` (see the module docstring)."""
+    parents: dict[str, list[str]] = {}
+    for line in git_out(repo, "rev-list", "--parents", "--branches", "--tags", "--remotes").splitlines():
+        sha, *ps = line.split()
+        parents[sha] = ps
+    root: dict[str, str] = {}
+    for sha in parents:
+        line, c = [], sha
+        while c not in root and parents[c]:
+            line.append(c)
+            c = parents[c][0]
+        end = root.get(c, c)
+        for x in line + [c]:
+            root[x] = end
+    targets = {root[p] for m, ps in parents.items() if len(ps) > 1 for p in ps[1:] if root[p] != root[m]}
+    targets -= {root[d] for d in deployed}
+    return {c for c, r in root.items() if r in targets}
 
 
 def oracle(repo: GitRepo, deployments: dict[str, list[tuple[str, int, str]]],
@@ -265,6 +290,7 @@ def oracle(repo: GitRepo, deployments: dict[str, list[tuple[str, int, str]]],
     ct = dict(line.split() for line in git_out(repo, "log", "--branches", "--tags", "--remotes",
                                                  "--format=%H %ct").splitlines())  # fmt: skip
     counted = set(git_out(repo, "rev-list", "--no-merges", "--branches", "--tags", "--remotes").split())
+    counted -= imported_commits(repo, {sha for rows in deployments.values() for _, _, sha in rows})
     cache: dict[str, set[str]] = {}
 
     def reach(sha: str) -> set[str]:
@@ -277,6 +303,7 @@ def oracle(repo: GitRepo, deployments: dict[str, list[tuple[str, int, str]]],
     rollback_of: dict[str, str] = {}
     finished: dict[str, int] = {}
     commit: dict[str, str] = {}
+    imported = set(git_out(repo, "rev-list", "--no-merges", "--branches", "--tags", "--remotes").split()) - counted
     for env, rows in deployments.items():
         key = {d: f for d, f, _ in rows}
         if sequence:
@@ -297,16 +324,16 @@ def oracle(repo: GitRepo, deployments: dict[str, list[tuple[str, int, str]]],
                     owner[(env, c)] = d
             if not earlier:
                 first.add(d)
-            reached_before = sha in seen
+            deployed_before = sha in earlier
             seen |= reach(sha)
-            if prev is not None and reached_before and sha != prev[1]:
+            if prev is not None and deployed_before and sha != prev[1]:
                 ok = subprocess.run(["git", "-C", str(repo.path), "merge-base", "--is-ancestor", sha, prev[1]],
                                     capture_output=True).returncode == 0  # fmt: skip
                 if ok:
                     rollback_of[d] = prev[0]
             earlier.append(sha)
             prev = (d, sha)
-    return Expected(owner, first, rollback_of, finished, commit)
+    return Expected(owner, first, rollback_of, finished, commit, imported)
 
 
 def check(repo: GitRepo, events, exp: Expected, *, primary: str = "production", author_date: bool = False):
@@ -339,8 +366,9 @@ def check(repo: GitRepo, events, exp: Expected, *, primary: str = "production", 
         got[(env, sha)] = d if isinstance(d, str) else None
         assert at == pd.Timestamp(times[sha], unit="s", tz="UTC"), cid
     expected: dict[tuple[str, str], str | None] = {k: v for k, v in exp.owner.items()}
-    for sha in times:  # every non-merge commit has a primary row, deployed or not
-        expected.setdefault((primary, sha), None)
+    for sha in times:  # every non-merge commit has a primary row, deployed or not; imported history has none
+        if sha not in exp.imported:
+            expected.setdefault((primary, sha), None)
     assert got.keys() == expected.keys()
     wrong = {k: (got[k], v) for k, v in expected.items() if got[k] != v}
     assert not wrong, f"{len(wrong)} change(s) owned wrongly, (env, sha): (got, expected): {wrong}"
@@ -495,8 +523,11 @@ def test_oddities_give_defined_results(tmp_path: Path) -> None:
     assert dep.at["v1.0.0", "finished_at"] == pd.Timestamp("2024-01-01T18:30:00Z")  # +05:30 -> UTC
     assert dep.at["v1.1.0", "finished_at"] == pd.Timestamp("2024-01-04T05:30:00Z")  # -03:30 -> UTC
     owner = owners(events)
+    # the other root's commit is imported history (issue 11): no change unless --include-imported
     assert owner == {root: "v1.0.0", old: "v1.0.0", future: "v1.0.0", long_msg: "v1.1.0", declared: "v1.1.0",
-                     other: "v1.1.0", ancient: None}  # fmt: skip
+                     ancient: None}  # fmt: skip
+    assert any("1 commit(s) of imported history" in n for n in events.notes)
+    assert owners(read_git(repo.path, GitOptions(include_imported=True)))[other] == "v1.1.0"
     ch = events.changes.set_index("change_id")
     assert ch.at[old, "committed_at"] == pd.Timestamp("1970-01-01T00:00:05Z")
     assert ch.at[future, "committed_at"] == pd.Timestamp("2100-01-01T20:00:00Z")
@@ -509,18 +540,20 @@ def test_oddities_give_defined_results(tmp_path: Path) -> None:
     events = read_git(repo.path, GitOptions(tag_patterns=("*",), include_merges=True))
     dep = events.deployments.set_index("deployment_id")
     assert set(dep.index) == {"release-2024", "v1.0.0", "latest"}
-    # latest (lightweight: the merge's committer date 00:00), v1.2.3-rc1 (01:00), v1.1.0 (05:30) and
-    # v1.1.0-again (Jan 5) all name the merge commit: one deployment, the earliest tag, the others in a note
+    # latest (lightweight: the merge's committer date 00:00), v1.1.0 (05:30) and v1.1.0-again (Jan 5) all name
+    # the merge commit: one deployment, the earliest tag, the others in a note; the pre-release v1.2.3-rc1 is
+    # left out of the glob (issue 11: pre-releases are excluded from globs too, --include-prereleases)
     assert dep.at["latest", "finished_at"] == pd.Timestamp("2024-01-04T00:00:00Z")
     assert dep.at["latest", "commit_sha"] == merge
-    assert any("v1.2.3-rc1 -> latest, v1.1.0 -> latest, v1.1.0-again -> latest" in n for n in events.notes)
+    assert any("v1.1.0 -> latest, v1.1.0-again -> latest" in n for n in events.notes)
+    assert any("1 pre-release(s) (v1.2.3-rc1; --include-prereleases counts them)" in n for n in events.notes)
     events_outer = read_git(repo.path, GitOptions(tag_patterns=("v1.1.0-again:outer",)))
     outer = events_outer.deployments.set_index("deployment_id")
     assert outer.at["v1.1.0-again", "commit_sha"] == merge
     assert outer.at["v1.1.0-again", "finished_at"] == pd.Timestamp("2024-01-05T00:00:00Z")
     assert dep.at["release-2024", "first_deployment"]
     owner = owners(events)
-    assert owner[other] == "latest" and owner[long_msg] == "latest" and owner[merge] == "latest"
+    assert other not in owner and owner[long_msg] == "latest" and owner[merge] == "latest"
     assert set(owner.values()) == {"release-2024", "v1.0.0", "latest", None}
     assert dep["rollback_of"].isna().all()  # more tags on one commit are not rollbacks
 

@@ -48,9 +48,14 @@ def shared(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[
     return target
 
 
+TODAY = "2026-05-25"
+"""The window rule's "today" for these runs (as a scheduler would pin it with HIVEPULSE_TODAY): the default
+window is then the sample's last iteration [2026-05-11, 2026-05-25)."""
+
+
 def hivepulse(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "hivepulse", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env={**os.environ, "HIVEPULSE_TODAY": TODAY})
 
 
 def run_ok(*args: str, cwd: Path) -> None:
@@ -499,8 +504,15 @@ def test_committed_notebook_has_no_outputs_and_a_parameters_cell():
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1
     names = re.findall(r"^(\w+):", params[0].source, flags=re.M)
-    assert names == ["source", "path", "since", "until", "iteration_days", "previous_iterations", "environment",
-                     "tz", "tier_edition", "notes", "output_dir", "max_actions", "findings"]
+    assert names == ["source", "path", "repository", "since", "until", "iteration_days", "previous_iterations",
+                     "environment", "tz", "tier_edition", "notes", "output_dir", "max_actions", "findings",
+                     "allow_empty"]
+    # the committed values are the defaults of the parameters model, the window rule's included (no dates)
+    from hivepulse.commands.retro import notebook_defaults
+    from hivepulse.retro.params import RetroParams
+
+    assert notebook_defaults(NOTEBOOK) == RetroParams().model_dump()
+    assert (RetroParams().since, RetroParams().until) == ("", "")
     assert "papermill" not in nb.metadata
 
 

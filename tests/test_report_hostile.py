@@ -213,7 +213,10 @@ def test_hivepulse_retro_end_to_end_writes_an_inert_report(tmp_path):
                            "--output-dir", "out", "--findings", "", "--no-progress"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    html = (tmp_path / "out" / f"{WINDOW[0]}_{WINDOW[1]}" / "retro.html").read_text(encoding="utf-8")
+    from hivepulse.retro.record import record_name
+
+    # the records of an environment other than production are <iteration>.<environment, %-escaped>
+    html = (tmp_path / "out" / record_name(f"{WINDOW[0]}_{WINDOW[1]}", ENV) / "retro.html").read_text(encoding="utf-8")
     page = assert_no_live_markup(html, allowed=ALLOWED_TAGS)
     assert XSS in "".join(page.text) and ENV in "".join(page.text)
 

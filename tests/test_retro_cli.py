@@ -4,6 +4,7 @@ the same preflight (tier edition, max_actions, catalog, ledger) are library test
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,16 +19,18 @@ SAMPLE = str(REPO / "data" / "sample")
 
 
 def retro(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # HIVEPULSE_TODAY pins the window rule's "today": the default window is the sample's last iteration
     return subprocess.run([sys.executable, "-m", "hivepulse", "retro", "--path", SAMPLE, "--output-dir", "out",
                            "--findings", "", "--no-progress", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, env={**os.environ, "HIVEPULSE_TODAY": "2026-05-25"})
 
 
 @pytest.mark.parametrize(("args", "notes", "message"), [
     # a flag's error names the flag, not a notebook column
     (["--tz", "Mars/Base"], None, "error: --tz (tz): unknown time zone: got 'Mars/Base'"),
     (["--since", "2026-05-20", "--until", "2026-05-11"], None, "error: --until (until): empty window"),
-    (["--max-actions", "-1"], None, "error: --max-actions (max_actions): bad value: got '-1'; expected an integer >= 0"),
+    (["--max-actions", "-1"], None,
+     "error: --max-actions (max_actions): bad value: got '-1'; expected an integer from 0 to 100"),
     ([], "to_improve:\n  - text: slow\n    votes: -1\n",
      "out/notes/2026-05-11_2026-05-25.yaml, line 3, column 'to_improve[0].votes': bad votes"),
     ([], "went_wel:\n  - calm\n", "line 1, column 'went_wel': unknown section; expected went_well or to_improve"),
@@ -75,7 +78,7 @@ def test_unreadable_parameter_files_and_huge_windows_are_input_errors(tmp_path):
     (tmp_path / "date.yaml").write_text("since: 2026-13-01\n", encoding="utf-8")  # YAML's date constructor fails
     (tmp_path / "bin.yaml").write_bytes(b"\xc9\x00\xff" * 5)
     (tmp_path / "nb.ipynb").write_text("not json", encoding="utf-8")
-    with pytest.raises(InputError, match=r"date.yaml: bad value"):
+    with pytest.raises(InputError, match=r"date.yaml, line 1: bad value \(month must be in 1..12\)"):
         read_parameters_file(str(tmp_path / "date.yaml"))
     with pytest.raises(InputError, match=r"bin.yaml: not UTF-8 text"):
         read_parameters_file(str(tmp_path / "bin.yaml"))

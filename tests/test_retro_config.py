@@ -27,13 +27,19 @@ def test_a_misspelt_parameter_is_rejected_not_ignored(tmp_path):
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"max_actions": "3"}, "column 'max_actions': bad max_actions: got '3'; expected an integer >= 0"),
-    ({"iteration_days": True}, "column 'iteration_days': bad iteration_days: got 'True'; expected an integer >= 1"),
-    ({"iteration_days": 0}, "column 'iteration_days': bad iteration_days: got '0'; expected an integer >= 1"),
-    ({"previous_iterations": -1}, "bad previous_iterations: got '-1'; expected an integer >= 0"),
+    ({"max_actions": "3"}, "column 'max_actions': bad max_actions: got '3'; expected an integer from 0 to 100"),
+    ({"iteration_days": True},
+     "column 'iteration_days': bad iteration_days: got 'True'; expected an integer from 1 to 366"),
+    ({"iteration_days": 0}, "column 'iteration_days': bad iteration_days: got '0'; expected an integer from 1 to 366"),
+    ({"iteration_days": 100000}, "bad iteration_days: got '100000'; expected an integer from 1 to 366"),
+    ({"previous_iterations": -1}, "bad previous_iterations: got '-1'; expected an integer from 0 to 100"),
+    ({"previous_iterations": 1000000000}, "bad previous_iterations: got '1000000000'; expected an integer from 0"),
+    ({"max_actions": 101}, "bad max_actions: got '101'; expected an integer from 0 to 100"),
     ({"environment": 5}, "column 'environment': bad environment: got '5'; expected a string"),
-    ({"source": "svn"}, "column 'source': unknown source: got 'svn'; expected events or git"),
-    ({"path": "  "}, "column 'path': empty path"),
+    ({"source": "svn"}, "column 'source': unknown source: got 'svn'; expected events or git or store"),
+    ({"source": "git", "path": "  "}, "column 'path': empty path"),
+    ({"repository": "hive/box"}, "column 'repository': repository applies to source store only"),
+    ({"allow_empty": "yes"}, "column 'allow_empty': bad allow_empty: got 'yes'; expected true or false"),
 ])
 def test_bad_parameter_values_name_the_parameter(kwargs, message):
     with pytest.raises(InputError) as err:

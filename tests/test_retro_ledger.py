@@ -9,10 +9,11 @@ import pytest
 
 from hivepulse.errors import InputError
 from hivepulse.retro import ledger as led
+from hivepulse.retro import workspace
 from hivepulse.retro.actions import ActionItem
 from hivepulse.retro.facts import Measurement
 from hivepulse.retro.notes import load_notes
-from hivepulse.retro.record import iteration_id, next_retro, resolve_window, write_record_dir
+from hivepulse.retro.record import iteration_id, next_retro, resolve_window
 
 
 def item(action_id, watch, comparator, target, baseline=None, ident="2026-02-16_2026-03-02"):
@@ -53,7 +54,8 @@ def test_follow_up_and_carry_over():
 
 def test_previous_entry_is_latest_ending_before_since():
     ledger = led.Ledger.from_dict({"version": 1, "iterations": {
-        "A": {"until": "2026-03-02"}, "B": {"until": "2026-03-16"}, "C": {"until": "2026-03-30"}}})
+        "A": {"since": "2026-02-16", "until": "2026-03-02"}, "B": {"since": "2026-03-02", "until": "2026-03-16"},
+        "C": {"since": "2026-03-16", "until": "2026-03-30"}}})
     assert led.previous(ledger, "2026-03-16")[0] == "B"
     assert led.previous(ledger, "2026-03-10")[0] == "A"  # a re-run of an older iteration never sees later ones
     assert led.previous(ledger, "2026-01-01") is None
@@ -82,14 +84,20 @@ def test_bad_ledger_is_input_error(tmp_path):
 
 
 def test_failed_record_write_leaves_previous_records(tmp_path):
-    target = tmp_path / "2026-03-02_2026-03-16"
-    write_record_dir(target, {"README.md": "old\n", "metrics.json": "{}\n"})
+    name = "2026-03-02_2026-03-16"
+    target = tmp_path / name
+
+    def same(ledger):
+        return ledger
+
+    workspace.commit(tmp_path, name, {"README.md": "old\n", "metrics.json": "{}\n"}, same)
     with pytest.raises(TypeError):
-        write_record_dir(target, {"README.md": "new\n", "metrics.json": object()})  # type: ignore[dict-item]
+        workspace.commit(tmp_path, name, {"README.md": "new\n", "metrics.json": object()}, same)  # type: ignore[dict-item]
     assert (target / "README.md").read_text() == "old\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-03-02_2026-03-16"]  # no staging left behind
+    # no staging left behind: the workspace lock, the records and the ledger only
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hivepulse.lock", name, "ledger.json"]
     (target / "retro.html").write_text("report", encoding="utf-8")
-    write_record_dir(target, {"README.md": "new\n"}, keep=("retro.html",))
+    workspace.commit(tmp_path, name, {"README.md": "new\n"}, same, keep=("retro.html",))
     assert sorted(p.name for p in target.iterdir()) == ["README.md", "retro.html"]
 
 

@@ -264,13 +264,16 @@ def test_a_run_named_explicitly_is_always_used_with_a_note(runs):
 # ---------------------------------------------------------------------------------------------- 5 evidence
 
 
+SAMPLE_WINDOW = {"since": "2026-05-11", "until": "2026-05-25"}  # the sample's last iteration (not the default)
+
+
 @pytest.fixture(scope="module")
 def sample():
     return read_events(REPO / "data" / "sample")
 
 
 def test_evidence_section_in_record_and_report(sample, runs, tmp_path):
-    result = analyze(RetroParams(output_dir=str(tmp_path / "retro"), findings=str(runs)), events=sample)
+    result = analyze(RetroParams(**SAMPLE_WINDOW, output_dir=str(tmp_path / "retro"), findings=str(runs)), events=sample)
     readme = result.readme()
     section = readme.split("## Profiling evidence", 1)[1].split("## Data quality", 1)[0]
     # at most three lines (issue 13): the run, its problems, the count of the rest; no link without a report
@@ -302,8 +305,8 @@ def test_evidence_section_in_record_and_report(sample, runs, tmp_path):
 def test_todays_runs_do_not_change_the_sample_retro(sample, runs, tmp_path):
     for run in ("20260512T090000Z-1", "20260520T090000Z-2", "20260521T000000Z-4"):
         shutil.rmtree(runs / run)  # only runs outside May remain (today's, the one at `until`)
-    with_runs = analyze(RetroParams(output_dir=str(tmp_path / "a"), findings=str(runs)), events=sample)
-    without = analyze(RetroParams(output_dir=str(tmp_path / "b"), findings=""), events=sample)
+    with_runs = analyze(RetroParams(**SAMPLE_WINDOW, output_dir=str(tmp_path / "a"), findings=str(runs)), events=sample)
+    without = analyze(RetroParams(**SAMPLE_WINDOW, output_dir=str(tmp_path / "b"), findings=""), events=sample)
     assert [a.to_dict() for a in with_runs.actions] == [a.to_dict() for a in without.actions]
     assert with_runs.profiling.run is None
     said = "No profiling run recorded in this iteration [2026-05-11, 2026-05-25) (2 run(s) in results/ were " \
@@ -329,11 +332,14 @@ def test_failed_html_export_keeps_the_previous_records_and_ledger(tmp_path, monk
     for f in (REPO / "data" / "sample").glob("*.csv"):
         shutil.copy(f, tmp_path / "events" / f.name)
 
-    def fake_execute(notebook, output, params, **_):
+    def fake_execute(notebook, output, params, env=None, **_):
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nbformat.v4.new_notebook(), str(output))
         try:
-            S.records(S.retro(**params))
+            with monkeypatch.context() as kernel:  # the kernel's environment (the run folder to hand over to)
+                for name, value in (env or {}).items():
+                    kernel.setenv(name, value)
+                S.records(S.retro(**params))
         except Exception as err:
             raise run_mod.NotebookFailed(f"cell failed: {err}", cell_index=20, output_path=Path(output)) from None
         return Path(output)
@@ -346,7 +352,8 @@ def test_failed_html_export_keeps_the_previous_records_and_ledger(tmp_path, monk
 
     monkeypatch.setattr(run_mod, "execute", fake_execute)
     monkeypatch.setattr(html_mod, "render_report", export_ok)
-    args = ["retro", "--path", "events", "--output-dir", "out", "--findings", "", "--no-progress"]
+    args = ["retro", "--path", "events", "--output-dir", "out", "--findings", "", "--no-progress",
+            "--since", "2026-05-11", "--until", "2026-05-25"]
     assert main(args) == 0
     rec = tmp_path / "out" / "2026-05-11_2026-05-25"
     before = {p.name: p.read_bytes() for p in rec.iterdir()}
@@ -359,7 +366,8 @@ def test_failed_html_export_keeps_the_previous_records_and_ledger(tmp_path, monk
     assert {p.name: p.read_bytes() for p in rec.iterdir()} == before
     assert (tmp_path / "out" / "ledger.json").read_bytes() == ledger
     assert (tmp_path / "out" / "runs" / "2026-05-11_2026-05-25.ipynb").is_file()  # kept for debugging
-    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]  # no backup left behind
+    # no backup, staging or run folder left behind (only the workspace lock file)
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == [".hivepulse.lock"]
     # a first run that fails leaves nothing behind either
     shutil.rmtree(tmp_path / "out")
     assert main(args) == 4
@@ -388,9 +396,9 @@ def test_default_path_falls_back_to_the_packaged_sample_outside_the_repo(tmp_pat
     defaults = {"source": "events", "path": "data/sample", "since": "2026-05-11", "until": "2026-05-25",
                 "iteration_days": 14, "output_dir": "retro/", "findings": ""}
     check_parameters({}, {}, defaults)  # no "data/sample: source path not found"
-    with pytest.raises(InputError, match="data/other: source path not found"):
+    with pytest.raises(InputError, match="data/other, column 'path': source path not found"):
         check_parameters({"path": "data/other"}, {}, defaults)
-    result = analyze(RetroParams(output_dir=str(tmp_path / "retro"), findings=""))
+    result = analyze(RetroParams(**SAMPLE_WINDOW, output_dir=str(tmp_path / "retro"), findings=""))
     assert result.data_quality_notes()[0].startswith("Source: the sample data shipped with hivepulse")
     assert metric_n(result) > 0
 
@@ -407,12 +415,12 @@ def test_parameter_errors_name_the_flag_or_the_file(tmp_path):
                 "findings": ""}
     with pytest.raises(InputError) as err:
         check_parameters({"max_actions": -1}, {}, defaults)
-    assert str(err.value) == "--max-actions (max_actions): bad value: got '-1'; expected an integer >= 0"
+    assert str(err.value) == "--max-actions (max_actions): bad value: got '-1'; expected an integer from 0 to 100"
     (tmp_path / "p.yaml").write_text("since: 2026-05-11\nprevious_iterations: -2\n", encoding="utf-8")
     with pytest.raises(InputError) as err:
         check_parameters({}, {"previous_iterations": -2}, defaults, str(tmp_path / "p.yaml"))
     assert str(err.value) == (f"{tmp_path / 'p.yaml'}, line 2, column 'previous_iterations': bad value: got '-2'; "
-                              "expected an integer >= 0")
+                              "expected an integer from 0 to 100")
 
 
 def test_prime_directive_names_no_person():

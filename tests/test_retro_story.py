@@ -15,8 +15,9 @@ from hivepulse.metrics.dora import MetricsConfig, iterations
 from hivepulse.report import html as report_html
 from hivepulse.report import sections as S
 from hivepulse.retro import ledger as led
-from hivepulse.retro.actions import ActionItem, ItemDetails
+from hivepulse.retro.actions import ActionItem
 from hivepulse.retro.analysis import RetroParams, analyze
+from hivepulse.retro.boardlink import BoardLink
 from hivepulse.retro.catalog import load_catalog
 from hivepulse.retro.claims import claims
 from hivepulse.retro.drilldown import failed_deployments, slowest_changes
@@ -254,11 +255,14 @@ def test_owner_text_never_shows_a_login():
                       evidence="e", watch="lead_time", baseline=None, comparator="<", target=None, target_text="",
                       due="d", reach=1, impact=1, confidence=1, effort=1)
     assert item.owner_text == ""
-    on_board = dataclasses.replace(item, details=ItemDetails(github_issue=12, github_assigned=True))
+    link = BoardLink(repository="team/board", number=12, url="https://github.com/team/board/issues/12",
+                     state="open", assignees=1)
+    on_board = dataclasses.replace(item, board=link)
     assert on_board.owner_text == "assigned on GitHub (#12)"
-    assert ItemDetails.from_dict({"github_issue": 12, "github_assigned": True}) == on_board.details
+    assert ActionItem.from_dict(on_board.to_dict()).owner_text == "assigned on GitHub (#12)"
     assert dataclasses.replace(on_board, owner="platform team").owner_text == "platform team"
-    assert dataclasses.replace(item, details=ItemDetails(github_issue=12, github_assigned=False)).owner_text == ""
+    unassigned = dataclasses.replace(item, board=dataclasses.replace(link, assignees=0))
+    assert unassigned.owner_text == ""
 
 
 def test_owner_reaches_the_report(tmp_path):

@@ -31,7 +31,8 @@ ACCESS_KEY = "AKIAPLANTEDACCESS0001"
 SECRET_KEY = "planted-s3-secret-Zq9xW"
 VALKEY_PASSWORD = "planted-valkey-pw-7Rk2"
 URL_PASSWORD = "planted-url-pw-Lm4t"
-SECRETS = (ACCESS_KEY, SECRET_KEY, VALKEY_PASSWORD, URL_PASSWORD)
+ADMIN_TOKEN = "planted-admin-token-Qw8e4Rt6"
+SECRETS = (ACCESS_KEY, SECRET_KEY, VALKEY_PASSWORD, URL_PASSWORD, ADMIN_TOKEN)
 SRC = Path(__file__).resolve().parents[1] / "src" / "hivepulse"
 
 
@@ -57,6 +58,59 @@ def test_redact_url(url: str, shown: str) -> None:
     assert has_credentials(url) == (url != shown)
 
 
+@pytest.mark.parametrize(("text", "shown"), [
+    # the user information runs to the LAST "@" before the host: a password with "@" is hidden whole
+    ("redis://u:p@ss@host:6379/0", "redis://***@host:6379/0"),
+    ("valkey://:p@ss@w@rd@127.0.0.1:6379/0", "valkey://***@127.0.0.1:6379/0"),
+    ("rediss://:pa#ss@host/0", "rediss://***@host/0"),
+    ("redis://:p?w@host/0", "redis://***@host/0"),
+    ("redis://u:p@[::1]:6379/0", "redis://***@[::1]:6379/0"),
+    # a URL given where a path was expected, after pathlib collapsed its "//"
+    ("https:/u:pw@host/x", "https:/***@host/x"),
+    ("events path https:/u:pw@host/x not found", "events path https:/***@host/x not found"),
+    # an "@" after the first "/" is part of the path, not user information; a drive letter is no scheme
+    ("https://registry.example/@scope/pkg", "https://registry.example/@scope/pkg"),
+    ("C:/data/a@b.csv", "C:/data/a@b.csv"),
+    ("mail me at ops@example.invalid", "mail me at ops@example.invalid"),
+])
+def test_redaction_parses_the_user_information_to_the_last_at(text: str, shown: str) -> None:
+    assert redact_text(text) == shown
+    assert has_credentials(text) == (text != shown)
+
+
+def test_a_url_given_as_a_path_is_redacted_after_path_normalisation() -> None:
+    normalised = str(Path(f"https://u:{URL_PASSWORD}@host/x"))
+    assert normalised == f"https:/u:{URL_PASSWORD}@host/x"  # what a path-taking flag would print
+    assert_clean(redact_text(normalised), redact_text(f"no such directory: {normalised}"))
+
+
+def test_metrics_events_with_a_credential_url_does_not_echo_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, text = _run(["metrics", "--events", f"https://u:{URL_PASSWORD}@host/x", "--since", "2026-01-01",
+                       "--until", "2026-02-01"], capsys)
+    assert code == 2
+    assert_clean(text)
+
+
+def test_hivebox_start_up_log_hides_a_password_containing_at(tmp_path: Path) -> None:
+    """The real process with --log-level info logs its settings at start: VALKEY_URL's password, which
+    contains "@", must not leak in part (it did: "...***@ss@127.0.0.1...")."""
+    from hivepulse import services
+
+    password = "pl@nted-p@ss"
+    env = {"HIVEBOX_CACHE": "valkey", "VALKEY_URL": f"redis://user:{password}@127.0.0.1:9/0",
+           "OPENSENSEMAP_API_URL": "http://127.0.0.1:9", "HIVEBOX_STORE_INTERVAL": "0"}
+    with services.start_hivebox(env, extra_args=["--log-level", "info"]) as handle:
+        assert handle.log is not None
+        import httpx
+
+        httpx.get(handle.url + "/temperature", timeout=10)  # cache and upstream unreachable: warnings logged
+        log = handle.log.read_text(errors="replace")
+    assert "hivebox starting" in log and "redis://***@127.0.0.1:9/0" in log
+    for piece in (password, "p@ss", "nted", "ss@127"):
+        assert piece not in log, piece
+
+
 def test_redact_text_finds_every_url_and_keeps_the_rest() -> None:
     text = "GET http://u:p1@a/x failed; retry valkey://:p2@b:1/0 'https://t@c' then http://d/e"
     assert redact_text(text) == "GET http://***@a/x failed; retry valkey://***@b:1/0 'https://***@c' then http://d/e"
@@ -80,7 +134,8 @@ def test_secret_variables_are_read_in_one_place_only() -> None:
 def _env(**extra: str) -> dict[str, str]:
     return {"S3_ENDPOINT": "127.0.0.1:9", "S3_ACCESS_KEY": ACCESS_KEY, "S3_SECRET_KEY": SECRET_KEY,
             "HIVEBOX_CACHE": "valkey", "VALKEY_URL": f"valkey://:{VALKEY_PASSWORD}@127.0.0.1:9/0",
-            "OPENSENSEMAP_API_URL": "http://127.0.0.1:9", "HIVEBOX_STORE_INTERVAL": "0", **extra}
+            "OPENSENSEMAP_API_URL": "http://127.0.0.1:9", "HIVEBOX_STORE_INTERVAL": "0",
+            "HIVEBOX_ADMIN_TOKEN": ADMIN_TOKEN, **extra}
 
 
 def test_config_repr_and_describe_hide_secrets() -> None:
@@ -138,7 +193,8 @@ def test_hivebox_app_never_shows_secrets(caplog: pytest.LogCaptureFixture) -> No
             async with httpx.AsyncClient(transport=transport, base_url="http://hivebox") as client:
                 answers = {path: await client.get(path) for path in ("/version", "/temperature", "/readyz",
                                                                        "/metrics")}
-                answers["/store"] = await client.post("/store")
+                answers["/store"] = await client.post("/store",
+                                                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
                 answers["/metrics after"] = await client.get("/metrics")
                 return answers
 
@@ -174,6 +230,9 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]
     {"HIVEBOX_CACHE": "memcached", "MEMCACHED_URL": f"memcached://u:{URL_PASSWORD}@h:x"},
     {"OPENSENSEMAP_API_URL": f"ftp://u:{URL_PASSWORD}@example.invalid"},
     {"S3_ENDPOINT": f"ftp://u:{URL_PASSWORD}@x", "S3_ACCESS_KEY": ACCESS_KEY, "S3_SECRET_KEY": SECRET_KEY},
+    # credentials inside the endpoint URL: a bad value (exit 2), not "a bug" (exit 1) from the S3 client
+    {"S3_ENDPOINT": f"http://a:{URL_PASSWORD}@127.0.0.1:9", "S3_ACCESS_KEY": ACCESS_KEY, "S3_SECRET_KEY": SECRET_KEY},
+    {"S3_ENDPOINT": "127.0.0.1:9:9", "S3_ACCESS_KEY": ACCESS_KEY, "S3_SECRET_KEY": SECRET_KEY},
     {"S3_ENDPOINT": "127.0.0.1:9", "S3_SECRET_KEY": SECRET_KEY},
     {"S3_ENDPOINT": "127.0.0.1:9", "S3_ACCESS_KEY": ACCESS_KEY, "S3_SECRET_KEY": SECRET_KEY, "S3_BUCKET": "B!"},
 ])
@@ -183,6 +242,27 @@ def test_hivebox_config_errors_hide_secrets(env: dict[str, str], monkeypatch, ca
     code, text = _run(["hivebox", "serve", "--port", "0"], capsys)
     assert code == 2 and "environment variable" in text
     assert_clean(text)
+
+
+@pytest.mark.parametrize(("env", "variable"), [
+    ({"HIVEBOX_ADMIN_TOKEN": "short"}, "HIVEBOX_ADMIN_TOKEN"),
+    ({"HIVEBOX_ADMIN_TOKEN": f"{ADMIN_TOKEN} with spaces"}, "HIVEBOX_ADMIN_TOKEN"),
+    ({"HIVEBOX_UPSTREAM_MAX_BYTES": "10"}, "HIVEBOX_UPSTREAM_MAX_BYTES"),
+])
+def test_new_hivebox_variables_are_checked_without_echo(env: dict[str, str], variable: str) -> None:
+    from hivepulse.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        HiveboxConfig.from_env(env)
+    assert str(info.value).startswith(f"environment variable {variable}:")
+    assert_clean(str(info.value))
+
+
+def test_the_admin_token_is_never_shown() -> None:
+    config = HiveboxConfig.from_env(_env())
+    assert config.admin_token == ADMIN_TOKEN
+    assert_clean(repr(config), json.dumps(config.describe()))
+    assert config.describe()["admin_token"] == "set"
 
 
 @pytest.mark.parametrize("argv", [

@@ -1,7 +1,8 @@
 """Errors users see. Each maps to an exit code and a one-line message (no traceback).
 
 Exit codes: 2 = bad input (files, flags, data), 3 = a source could not be read (git, HTTP),
-4 = a service failed (server, cache, notebook execution).
+4 = a service failed (server, cache, notebook execution), 5 = no data (a retro window without any
+deployment, unless allowed).
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ class ServiceError(HivepulseError):
     """A service or a run failed (server start, cache, notebook cell)."""
 
     exit_code = 4
+
+
+class NoDataError(HivepulseError):
+    """Nothing to measure: a retro window without any deployment of its environment (``--allow-empty``)."""
+
+    exit_code = 5
 
 
 def _short(value: object, limit: int = 60) -> str:

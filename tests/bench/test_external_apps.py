@@ -21,11 +21,12 @@ import pytest
 from hivepulse.bench.runner import RunConfig, run
 from hivepulse.bench.scenarios import parse_scenarios
 from hivepulse.bench.targets import TargetSpec
-from hivepulse.bench.util import free_port, wait_http
 from hivepulse.errors import ServiceError
+from hivepulse.net import free_port
 from hivepulse.sensemap.boxes import box_ids
 from hivepulse.sensemap.latency import LatencyModel
 from hivepulse.sensemap.server import SensemapConfig, start_in_thread
+from hivepulse.services import wait_http
 
 pytestmark = pytest.mark.slow
 APPS = Path(__file__).resolve().parents[1] / "external_app"

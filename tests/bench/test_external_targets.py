@@ -145,3 +145,26 @@ def test_cold_reset_flushes_only_the_given_db_of_a_valkey_we_do_not_own():
             assert not _empty_caches(client, RunningTarget("http://x", None, "url"), Infra())
         db0.close()
         db3.close()
+
+
+def test_placeholders_are_filled_after_splitting(tmp_path, monkeypatch):
+    """A `{python}` under a directory whose name has a space and a quote stays one argument (the template is
+    split first, then each word filled); it used to be split at the space."""
+    odd = tmp_path / "my env's python"
+    odd.mkdir()
+    python = odd / "python3"
+    python.symlink_to(sys.executable)
+    app = tmp_path / "echo_app.py"
+    app.write_text(
+        "import os, sys, http.server\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        body = repr(sys.argv[1:]).encode(); self.send_response(200); self.end_headers()\n"
+        "        self.wfile.write(body)\n"
+        "    def log_message(self, *a): pass\n"
+        "http.server.HTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()\n")
+    monkeypatch.setattr(sys, "executable", str(python))
+    spec = TargetSpec(cmd=f"{{python}} {app} 'two words' --url={{opensensemap_url}}")
+    spec.validate()
+    with start_command_target(spec, {"opensensemap_url": "http://127.0.0.1:9/a b"}) as running:
+        assert httpx.get(running.url + "/").text == repr(["two words", "--url=http://127.0.0.1:9/a b"])

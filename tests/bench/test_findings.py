@@ -106,6 +106,23 @@ def test_comparison_alpha_matches_the_compare_module():
 
 def test_conclusion_sentence():
     text = conclusion(RESULTS)
-    assert text.startswith("With valkey cache and pooled client, p50 fell from 412 ms to 1.9 ms (217x, 95% CI")
+    # memory-naive (2.5 ms, no CI) is not practically slower than valkey-pooled (1.9 ms): 0.6 ms < 1 ms
+    assert text.startswith("With caching, p50 fell from 412 ms to 1.9-2.5 ms (165-217x; n=100 vs 30); memory, "
+                           "valkey (2 scenarios) show no measurable difference between them")
     assert "97% of uncached time is waiting on openSenseMap" in text
+    clear = {"scenarios": [RESULTS["scenarios"][0],
+                           {**RESULTS["scenarios"][1]},
+                           {**RESULTS["scenarios"][2], "p50_ms": 25.0, "speedup": 16.5, "speedup_ci": [15.0, 18.0]}]}
+    assert conclusion(clear).startswith("With valkey cache and pooled client, p50 fell from 412 ms to 1.9 ms (217x, "
+                                        "95% CI 180-241x; n=100 vs 30), practically faster than every other cached "
+                                        "scenario")
+
+
+def test_identical_runs_with_overlapping_cis_give_the_same_conclusion():
+    a = {**RESULTS["scenarios"][1], "speedup": 68.0, "speedup_ci": [60.0, 75.0], "p50_ms": 6.0}
+    b = {**RESULTS["scenarios"][2], "speedup": 65.0, "speedup_ci": [58.0, 72.0], "p50_ms": 6.3}
+    run1 = {"scenarios": [RESULTS["scenarios"][0], a, b]}
+    run2 = {"scenarios": [RESULTS["scenarios"][0], {**a, "speedup": 64.0}, {**b, "speedup": 66.0}]}
+    assert "no measurable difference" in conclusion(run1) and "no measurable difference" in conclusion(run2)
+    assert fmod.practically_different(a, b) is False
     assert conclusion({"scenarios": []}) == "No scenario was measured."

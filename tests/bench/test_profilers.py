@@ -47,10 +47,11 @@ def spinner():
     proc.wait()
 
 
-def test_pyspy_records_flamegraph_and_speedscope(tmp_path, spinner):
+def test_pyspy_records_flamegraph_and_speedscope(tmp_path, spinner, require_pyspy):
     rec = PySpyRecorder(spinner.pid, tmp_path, "spin")
     if not rec.start():
         out = rec.stop()
+        require_pyspy(out.message)
         assert "SYS_PTRACE" in out.message  # ptrace not permitted on this machine: the fallback message
         return
     import time
@@ -73,3 +74,25 @@ def test_pyspy_denied_gives_clear_message(tmp_path, spinner):
     assert not out.ok and out.svg is None
     assert f"pid {spinner.pid}" in out.message and "SYS_PTRACE" in out.message
     assert "Falling back to the test fallback" in out.message
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs util-linux setpriv")
+def test_a_refused_attach_fails_the_test_where_pyspy_is_required(tmp_path, spinner, require_pyspy, monkeypatch):
+    """The guard of the tests above: with HIVEPULSE_REQUIRE_PYSPY=1 (or CI=true) a refused ptrace is a test
+    failure, not an explained fallback."""
+    from hivepulse.bench.profilers import pyspy_command
+
+    unprivileged = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *pyspy_command()]
+    rec = PySpyRecorder(spinner.pid, tmp_path, "denied", command=unprivileged)
+    assert rec.start() is False
+    message = rec.stop().message
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("HIVEPULSE_REQUIRE_PYSPY", raising=False)
+    require_pyspy(message)  # not required here: the fallback is accepted
+    monkeypatch.setenv("HIVEPULSE_REQUIRE_PYSPY", "1")
+    with pytest.raises(pytest.fail.Exception, match="could not attach"):
+        require_pyspy(message)
+    monkeypatch.delenv("HIVEPULSE_REQUIRE_PYSPY")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="could not attach"):
+        require_pyspy(message)

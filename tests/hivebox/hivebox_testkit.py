@@ -6,6 +6,10 @@ import asyncio
 
 import httpx
 
+ADMIN_TOKEN = "test-admin-token-7f3c9a1e"
+"""HIVEBOX_ADMIN_TOKEN of the test HiveBoxes: /store and POST /_cache/clear need it (off without one)."""
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
 
 def box_id(n: int) -> str:
     """A valid 24-hex-digit id: box_id(1) == '000000000000000000000001'."""

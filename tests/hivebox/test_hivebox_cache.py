@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from hivebox_testkit import box_id, burst, metric_values
+from hivebox_testkit import ADMIN_HEADERS, ADMIN_TOKEN, box_id, burst, metric_values
 
 from hivepulse import services
 
@@ -16,7 +16,7 @@ IDS = [box_id(n) for n in (401, 402, 403)]
 
 def _env(sm, backend: str, server, **extra: str) -> dict[str, str]:
     env = {"SENSEBOX_IDS": ",".join(IDS), "OPENSENSEMAP_API_URL": sm.url, "HIVEBOX_CACHE": backend,
-           "HIVEBOX_CACHE_TIMEOUT": "0.5", **extra}
+           "HIVEBOX_CACHE_TIMEOUT": "0.5", "HIVEBOX_ADMIN_TOKEN": ADMIN_TOKEN, **extra}
     if backend == "valkey":
         env["VALKEY_URL"] = server.url
     elif backend == "memcached":
@@ -43,7 +43,7 @@ def test_hit_within_ttl_makes_no_upstream_call(clean_sensemap, hivebox, backend)
     # so clear it first through the admin endpoint
     handle = hivebox(_env(clean_sensemap, name, server, HIVEBOX_CACHE_TTL="30"))
     http = httpx.Client(base_url=handle.url, timeout=10)
-    http.post("/_cache/clear")
+    http.post("/_cache/clear", headers=ADMIN_HEADERS)
     first = http.get("/temperature").json()
     assert first["source"] == "upstream" and first["average"] == 16.0  # (15 + 16 + 17) / 3
     assert clean_sensemap.stats()["boxes"] == {i: 1 for i in IDS}
@@ -57,6 +57,7 @@ def test_hit_within_ttl_makes_no_upstream_call(clean_sensemap, hivebox, backend)
     http.close()
 
 
+@pytest.mark.timing  # sleeps past the cache TTL
 @pytest.mark.parametrize("name", ["memory", "valkey", "memcached"])
 def test_expiry_costs_one_call_per_box_under_50_concurrent_requests(clean_sensemap, hivebox, request, name):
     server = None if name == "memory" else request.getfixturevalue(name)
@@ -65,7 +66,7 @@ def test_expiry_costs_one_call_per_box_under_50_concurrent_requests(clean_sensem
     handle = hivebox(_env(clean_sensemap, name, server, HIVEBOX_CACHE_TTL="1",
                           HIVEBOX_SINGLE_FLIGHT="wait", HIVEBOX_CLIENT="concurrent"))
     http = httpx.Client(base_url=handle.url, timeout=10)
-    http.post("/_cache/clear")
+    http.post("/_cache/clear", headers=ADMIN_HEADERS)
     assert http.get("/temperature").status_code == 200  # warm
     time.sleep(2.1)  # > TTL (memcached: whole seconds, ticks once per second)
     clean_sensemap.reset()
@@ -85,7 +86,7 @@ def test_without_single_flight_the_burst_stampedes(clean_sensemap, hivebox, valk
     clean_sensemap.configure(median_ms=50.0, sigma=0.0)
     handle = hivebox(_env(clean_sensemap, "valkey", valkey, HIVEBOX_CACHE_TTL="1",
                           HIVEBOX_SINGLE_FLIGHT="off", HIVEBOX_CLIENT="concurrent"))
-    httpx.post(handle.url + "/_cache/clear")
+    httpx.post(handle.url + "/_cache/clear", headers=ADMIN_HEADERS)
     clean_sensemap.reset()
     responses = burst(handle.url, "/temperature", 50)
     assert all(r.status_code == 200 for r in responses)
@@ -119,6 +120,7 @@ def test_cache_outage_degrades_to_uncached_answers(clean_sensemap, hivebox, name
         http.close()
 
 
+@pytest.mark.timing  # sleeps past the cache TTL
 def test_single_flight_stale_serves_old_data_while_one_request_refreshes(clean_sensemap, hivebox):
     _plant(clean_sensemap)
     clean_sensemap.configure(median_ms=200.0, sigma=0.0)

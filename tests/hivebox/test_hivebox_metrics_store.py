@@ -7,7 +7,7 @@ import math
 import time
 
 import httpx
-from hivebox_testkit import box_id, metric_values
+from hivebox_testkit import ADMIN_HEADERS, ADMIN_TOKEN, box_id, metric_values
 from minio import Minio
 
 IDS = [box_id(n) for n in (301, 302, 303)]
@@ -18,14 +18,14 @@ def test_metrics_exposition_has_default_and_custom_series(clean_sensemap, hivebo
     for ident, value in zip(IDS, ("10.00", "20.00", "30.00"), strict=True):
         sm.plant(ident, value, age_s=30)
     handle = hivebox({"SENSEBOX_IDS": ",".join(IDS), "OPENSENSEMAP_API_URL": sm.url, "HIVEBOX_CACHE": "memory",
-                      "HIVEBOX_CACHE_TTL": "60"})
+                      "HIVEBOX_CACHE_TTL": "60", "HIVEBOX_ADMIN_TOKEN": ADMIN_TOKEN})
     http = httpx.Client(base_url=handle.url, timeout=10)
     before = metric_values(http.get("/metrics").text)
     assert math.isnan(before[("hivebox_cached_data_age_seconds", ())])  # no data yet
     for _ in range(5):
         assert http.get("/temperature").json()["average"] == 20.0  # (10 + 20 + 30) / 3
     sm.outage(IDS[0], "error")
-    http.post("/_cache/clear")
+    http.post("/_cache/clear", headers=ADMIN_HEADERS)
     http.get("/temperature")  # miss -> refresh with one 503
     r = http.get("/metrics")
     assert r.headers["content-type"].startswith("text/plain")
@@ -56,9 +56,9 @@ def test_store_writes_an_object_readable_back(clean_sensemap, hivebox, s3):
     for ident, value in zip(IDS, ("11.00", "12.00", "13.00"), strict=True):
         sm.plant(ident, value, age_s=30)
     env = {"SENSEBOX_IDS": ",".join(IDS), "OPENSENSEMAP_API_URL": sm.url, **s3.extra["env"],
-           "S3_BUCKET": "hivebox-test", "HIVEBOX_STORE_INTERVAL": "0.5"}
+           "S3_BUCKET": "hivebox-test", "HIVEBOX_STORE_INTERVAL": "0.5", "HIVEBOX_ADMIN_TOKEN": ADMIN_TOKEN}
     handle = hivebox(env, extra_args=["--log-level", "info"])
-    r = httpx.post(handle.url + "/store", timeout=10)
+    r = httpx.post(handle.url + "/store", timeout=10, headers=ADMIN_HEADERS)
     assert r.status_code == 200, r.text
     stored = r.json()
     assert stored["bucket"] == "hivebox-test" and stored["object"].startswith("hivebox/temperature-")

@@ -55,6 +55,7 @@ def test_truth_table(service, fetches, now, ready, a, b):
     assert (result.ready, result.too_many_unreachable, result.data_too_old) == (ready, a, b)
 
 
+@pytest.mark.timing  # sleeps past HIVEBOX_READY_MAX_AGE (the data-age TTL of readiness)
 def test_readyz_against_the_real_process(clean_sensemap, hivebox):
     """The four combinations in sequence on a real HiveBox (cache none, data age limit 1.5 s)."""
     sm = clean_sensemap

@@ -51,6 +51,32 @@ def test_title_must_be_exactly_temperatur_and_unit_celsius():
     assert parse_temperature("b", None, NOW).reason == "unreachable"
 
 
+@pytest.mark.parametrize(("value", "counted"), [("-100", True), ("100", True), ("-100.01", False),
+                                               ("100.01", False), ("1.7e308", False), ("-1e30", False),
+                                               ("inf", False), ("85.0", True)])
+def test_readings_outside_the_plausible_range_are_invalid(value, counted):
+    result = parse_temperature("b", _box(_sensor("Temperatur", value, 10)), NOW)
+    assert (result.reading is not None) is counted
+    if not counted:
+        assert result.reason == "invalid_value"
+
+
+def test_two_absurd_readings_never_overflow_the_average():
+    """1.7e308 in two boxes used to overflow math.fsum (HTTP 500); both are skipped now."""
+    per_box = [parse_temperature(b, _box(_sensor("Temperatur", "1.7e308", 10)), NOW) for b in ("a", "b")]
+    assert [p.reason for p in per_box] == ["invalid_value", "invalid_value"]
+    assert average_temperature(p.reading for p in per_box if p.reading is not None) is None
+
+
+@pytest.mark.parametrize("doc", [{"sensors": 5}, {"sensors": "Temperatur"}, {"sensors": {"a": 1}},
+                                 {"sensors": [{"title": "Temperatur", "lastMeasurement": {"value": True,
+                                                                                         "createdAt": "x"}}]},
+                                 {"sensors": [{"title": "Temperatur", "lastMeasurement": {
+                                     "value": "20", "createdAt": "0001-01-01T00:00:00+01:00"}}]}])
+def test_malformed_box_documents_are_a_reason_never_an_exception(doc):
+    assert parse_temperature("b", doc, NOW).reading is None
+
+
 def test_newest_of_several_temperatur_sensors_wins():
     box = _box(_sensor("Temperatur", "10.0", 600), _sensor("Temperatur", "12.0", 60),
                _sensor("Temperatur", "99.0", 7200))

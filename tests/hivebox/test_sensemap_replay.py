@@ -218,3 +218,25 @@ def test_record_errors_write_nothing(tmp_path, clean_sensemap):
         record(["nope"], tmp_path / "rec2", base_url=clean_sensemap.url)
     with pytest.raises(SourceError):
         record([box_id(20)], tmp_path / "rec3", base_url="http://127.0.0.1:9", timeout_s=2)
+
+
+@pytest.mark.parametrize("age", ["1e999", "NaN", "-1", "-Infinity", "1e300", "\"soon\"", "true"])
+def test_absurd_planted_ages_are_refused_when_planted_never_answered_500(clean_sensemap, tmp_path, age):
+    """`age_s: 1e999` used to be accepted and the box then answered 500 at every request."""
+    ident = box_id(31)
+    raw = '{"temperature": {"value": "20.00", "age_s": ' + age + "}}"
+    r = clean_sensemap.http.put(f"/_boxes/{ident}", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "age_s" in r.json()["message"], r.text
+    assert clean_sensemap.http.get(f"/boxes/{ident}").status_code == 200  # the generated box, unharmed
+    plant = tmp_path / "plant.json"
+    plant.write_text(json.dumps({"boxes": {ident: "PLANT"}}).replace('"PLANT"', raw))
+    from hivepulse.cli import main
+
+    assert main(["sensemap", "serve", "--plant", str(plant), "--port", "0"]) == 2  # refused at load, exit 2
+
+
+def test_absurd_latency_settings_are_refused(clean_sensemap):
+    for raw in ('{"median_ms": 1e999}', '{"sigma": NaN}', '{"timeout_s": 1e12}', '{"median_ms": true}'):
+        r = clean_sensemap.http.put("/_config", content=raw, headers={"content-type": "application/json"})
+        assert r.status_code == 422, (raw, r.text)
+    assert clean_sensemap.http.get(f"/boxes/{box_id(32)}").status_code == 200

@@ -46,11 +46,28 @@ emitted in this order:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, TypedDict
 
 from hivepulse.vocabulary import direction
 
-Finding = dict[str, Any]
+
+class Finding(TypedDict):
+    """One finding, exactly the record of docs/profiling.md ("The findings record")."""
+
+    metric: str
+    value: Any  # a number (count, share, ms or x)
+    text: str
+    scenario: str | None
+    unit: str | None
+    kind: str
+    better: str | None
+    threshold: float | None
+    n: int | None
+    reach: float | None
+    reach_text: str | None
+    significant: bool | None
+
 
 KINDS = ("problem", "good", "info")
 """A finding's kind: only problems can become action items; good news and info are evidence."""
@@ -235,7 +252,9 @@ def findings(results: Mapping[str, Any]) -> list[Finding]:
         significant = c["verdict"] != "unchanged" or (p is not None and p < COMPARISON_ALPHA)
         n = min(c.get("n_baseline") or 0, c.get("n_current") or 0)
         n_text = f"; n={c['n_baseline']} vs {c['n_current']}" if c.get("n_baseline") and c.get("n_current") else ""
-        out.append(_finding("baseline_ratio", c["ratio"], f"{c['scenario']} {c['verdict']} than the baseline run: "
+        verb = {"slower": "was slower than the baseline run", "faster": "was faster than the baseline run",
+                "unchanged": "did not change measurably against the baseline run"}[c["verdict"]]
+        out.append(_finding("baseline_ratio", c["ratio"], f"{c['scenario']} {verb}: "
                             f"median {_ms(c['baseline_median_ms'])} -> {_ms(c['current_median_ms'])} "
                             f"({c['reason']}{n_text})", c["scenario"], "x",
                             kind=kind, threshold=1.0, n=n, reach=1.0 if kind == "problem" else None,
@@ -287,11 +306,31 @@ def best_speedup(scenarios: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | 
     return max(ranked, key=lambda s: s["speedup"]) if ranked else None
 
 
+PRACTICAL_RATIO = 1.10
+PRACTICAL_MS = 1.0
+"""Two scenarios differ *practically* when their speedup CIs do not overlap and their p50s differ by at least
+10% (:data:`PRACTICAL_RATIO`) and at least 1 ms (:data:`PRACTICAL_MS`); the conclusion ranks only such
+differences and otherwise says "no measurable difference"."""
+
+
+def practically_different(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether scenarios ``a`` and ``b`` differ practically (see :data:`PRACTICAL_RATIO`)."""
+    ca, cb = a.get("speedup_ci"), b.get("speedup_ci")
+    if not ca or not cb or a.get("p50_ms") is None or b.get("p50_ms") is None:
+        return False
+    apart = ca[0] > cb[1] or cb[0] > ca[1]
+    low, high = sorted((float(a["p50_ms"]), float(b["p50_ms"])))
+    return bool(apart and high - low >= PRACTICAL_MS and high >= low * PRACTICAL_RATIO)
+
+
 def conclusion(results: Mapping[str, Any]) -> str:
     """One or two generated sentences with the run's real numbers (used by the notebook and the CLI).
 
-    Example: "With valkey cache and pooled client, p50 fell from 412 ms to 1.9 ms (216x, 95% CI 180-240x);
-    97% of uncached time is waiting on openSenseMap."
+    The best cached scenario is named alone only when it is practically faster than every other cached one
+    (:func:`practically_different`); otherwise the scenarios tied with it are named together with "no
+    measurable difference", so two identical runs give the same conclusion. Example: "With caching, p50 fell
+    from 412 ms to 1.9-2.3 ms (180-216x); memory, valkey and memcached (6 scenarios) show no measurable
+    difference between them (95% CIs overlap, or the medians differ by less than 10% or 1 ms)."
     """
     scenarios = results.get("scenarios", [])
     if not scenarios:
@@ -301,16 +340,32 @@ def conclusion(results: Mapping[str, Any]) -> str:
     best = best_speedup(scenarios)
     if best is not None:
         base = by_name.get(best.get("baseline_scenario") or "")
-        ci = best.get("speedup_ci")
-        ci_text = f", 95% CI {ci[0]:.0f}-{ci[1]:.0f}x" if ci else ""
-        parts.append(
-            f"With {best['cache']} cache and {best['client']} client, p50 fell from "
-            f"{_ms(base['p50_ms'] if base else None)} to {_ms(best['p50_ms'])} "
-            f"({_x(best['speedup'])}{ci_text}; n={best['requests']} vs {base['requests'] if base else '?'})"
-        )
+        cached = [s for s in scenarios if s.get("speedup") is not None and s.get("cache") != "none"]
+        tied = [s for s in cached if s is best or not practically_different(best, s)]
+        n_text = f"n={best['requests']} vs {base['requests'] if base else '?'}"
+        if len(tied) > 1:
+            p50s = sorted(float(s["p50_ms"]) for s in tied)
+            speeds = sorted(float(s["speedup"]) for s in tied)
+            caches = sorted({str(s["cache"]) for s in tied})
+            lo, hi = _ms(p50s[0]), _ms(p50s[-1])
+            if lo.endswith(" ms") and hi.endswith(" ms"):
+                lo = lo.removesuffix(" ms")
+            parts.append(
+                f"With caching, p50 fell from {_ms(base['p50_ms'] if base else None)} to {lo}-{hi} "
+                f"({_x(speeds[0]).rstrip('x')}-{_x(speeds[-1])}; {n_text}); {', '.join(caches)} "
+                f"({len(tied)} scenarios) show no measurable difference between them (95% CIs overlap, or the "
+                f"medians differ by less than {PRACTICAL_RATIO - 1:.0%} or {PRACTICAL_MS:g} ms)")
+        else:
+            ci = best.get("speedup_ci")
+            ci_text = f", 95% CI {ci[0]:.0f}-{ci[1]:.0f}x" if ci else ""
+            parts.append(
+                f"With {best['cache']} cache and {best['client']} client, p50 fell from "
+                f"{_ms(base['p50_ms'] if base else None)} to {_ms(best['p50_ms'])} "
+                f"({_x(best['speedup'])}{ci_text}; {n_text})"
+                + (", practically faster than every other cached scenario" if len(cached) > 1 else ""))
         calls = best.get("upstream_calls_per_1000")
         if calls is not None and base and base.get("upstream_calls_per_1000"):
-            parts[-1] += (f" and upstream calls fell from {base['upstream_calls_per_1000']:.0f} to {calls:.1f} "
+            parts[-1] += (f"; upstream calls fell from {base['upstream_calls_per_1000']:.0f} to {calls:.1f} "
                           "per 1,000 requests")
     waits = [s for s in scenarios if s.get("cache") == "none" and s.get("upstream_wait_share") is not None]
     if waits:
@@ -321,3 +376,49 @@ def conclusion(results: Mapping[str, Any]) -> str:
         parts.append(f"Fastest scenario {s['name']}: p50 {_ms(s['p50_ms'])}, p99 {_ms(s['p99_ms'])} "
                      f"(n={s['requests']})")
     return "; ".join(parts) + "."
+
+
+SUMMARY_ROWS = 5
+"""The findings summary (``results.json`` ``summary``) lists at most this many findings."""
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One row of the findings summary: kind, metric, scenario (or None) and the full text."""
+
+    kind: str
+    metric: str
+    scenario: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class FindingsSummary:
+    """What a reader (the retro's profiling evidence) shows of a run: counts per kind and at most
+    :data:`SUMMARY_ROWS` findings, problems first (largest reach first), then good news (significant first).
+    Context (``info``) findings are counted, never listed."""
+
+    problems: int
+    good: int
+    info: int
+    rows: tuple[SummaryRow, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"problems": self.problems, "good": self.good, "info": self.info,
+                "rows": [asdict(r) for r in self.rows]}
+
+
+def summarize_findings(found: Sequence[Mapping[str, Any]], limit: int = SUMMARY_ROWS) -> FindingsSummary:
+    """The :class:`FindingsSummary` of a findings list (stable: ties keep the findings' order)."""
+    problems = [f for f in found if f.get("kind") == "problem"]
+    good = [f for f in found if f.get("kind") == "good"]
+
+    def reach(f: Mapping[str, Any]) -> float:
+        value = f.get("reach")
+        return float(value) if isinstance(value, int | float) else -1.0
+
+    problems.sort(key=lambda f: -reach(f))
+    good.sort(key=lambda f: 0 if f.get("significant") is True else 1)
+    rows = tuple(SummaryRow(str(f["kind"]), str(f["metric"]), f.get("scenario"), str(f.get("text") or ""))
+                 for f in [*problems, *good][:limit])
+    return FindingsSummary(len(problems), len(good), sum(1 for f in found if f.get("kind") == "info"), rows)

@@ -16,15 +16,15 @@ wall-clock time goes, waiting included. The replay server's latency model is res
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from hivepulse.bench.profilers import aprofile_call, speedscope_functions
-from hivepulse.bench.timing import atime_cold, atime_warm, time_warm
+from hivepulse.bench.timing import TimingResult, atime_cold, atime_warm, time_warm
 from hivepulse.bench.util import run_coroutine
+from hivepulse.opensensemap import JsonObject
 
 
 def _set_latency(sensemap_url: str, model: dict[str, float]) -> None:
@@ -33,30 +33,35 @@ def _set_latency(sensemap_url: str, model: dict[str, float]) -> None:
 
 
 async def _measure(sensemap_url: str, box_ids: Sequence[str], out_dir: Path, latency_model: dict[str, float],
-                   valkey_url: str | None, repeats: int) -> dict[str, Any]:
+                   valkey_url: str | None, repeats: int) -> JsonObject:
     from hivepulse.hivebox.config import HiveboxConfig
-    from hivepulse.hivebox.service import HiveboxService
+    from hivepulse.hivebox.service import HiveboxService, Snapshot
     from hivepulse.hivebox.temperature import average_temperature, parse_temperature
-    from hivepulse.hivebox.upstream import fetch_box, make_client
+    from hivepulse.hivebox.upstream import PooledClient, UpstreamClient, fetch_box, make_client
 
     ids = tuple(box_ids)
-    timings = []
-    kw = {"warmup_s": 0.05, "min_time_s": 0.01, "repeats": repeats}
+    timings: list[TimingResult] = []
+
+    async def warm(fn: Callable[[], Awaitable[object]], name: str) -> TimingResult:
+        return await atime_warm(fn, name=name, warmup_s=0.05, min_time_s=0.01, repeats=repeats)
+
     _set_latency(sensemap_url, {"median_ms": 0.0, "sigma": 0.0, "cold_start_ms": 0.0, "error_rate": 0.0,
                                 "timeout_rate": 0.0})
     try:
-        pooled = make_client("pooled", sensemap_url)
+        pooled = PooledClient(sensemap_url)
         try:
-            timings.append(await atime_warm(lambda: fetch_box(pooled.client, pooled.base_url, ids[0]),
-                                            name="fetch_one_box", **kw))
+            timings.append(await warm(lambda: fetch_box(pooled.client, pooled.base_url, ids[0]), "fetch_one_box"))
             docs = [r.data for r in await pooled.fetch_all_boxes(ids)]
         finally:
             await pooled.aclose()
         for kind in ("naive", "pooled", "concurrent"):
             client = make_client(kind, sensemap_url)
+
+            def fetch_all(c: UpstreamClient = client) -> Awaitable[object]:
+                return c.fetch_all_boxes(ids)
+
             try:
-                timings.append(await atime_warm(lambda c=client: c.fetch_all_boxes(ids),
-                                                name=f"fetch_all_boxes[{kind}]", **kw))
+                timings.append(await warm(fetch_all, f"fetch_all_boxes[{kind}]"))
             finally:
                 await client.aclose()
 
@@ -65,7 +70,8 @@ async def _measure(sensemap_url: str, box_ids: Sequence[str], out_dir: Path, lat
             per_box = [parse_temperature(b, d, now) for b, d in zip(ids, docs, strict=True)]
             return average_temperature(p.reading for p in per_box if p.reading is not None)
 
-        timings.append(time_warm(parse_and_average, name="parse_and_average", **kw))
+        timings.append(time_warm(parse_and_average, name="parse_and_average", warmup_s=0.05, min_time_s=0.01,
+                                 repeats=repeats))
         backends = ["memory"] + (["valkey"] if valkey_url else [])
         for backend in backends:
             config = HiveboxConfig(box_ids=ids, api_url=sensemap_url, cache=backend, client="pooled",
@@ -73,11 +79,14 @@ async def _measure(sensemap_url: str, box_ids: Sequence[str], out_dir: Path, lat
             service = HiveboxService(config)
             try:
                 snapshot = await service.refresh()
-                timings.append(await atime_warm(lambda s=service, snap=snapshot: s.cache_set(snap),
-                                                name=f"cache_set[{backend}]", **kw))
-                timings.append(await atime_warm(service.cache_get, name=f"cache_get[{backend}]", **kw))
+
+                def cache_set(s: HiveboxService = service, snap: Snapshot = snapshot) -> Awaitable[object]:
+                    return s.cache_set(snap)
+
+                timings.append(await warm(cache_set, f"cache_set[{backend}]"))
+                timings.append(await warm(service.cache_get, f"cache_get[{backend}]"))
                 if backend == "memory":
-                    timings.append(await atime_warm(service.temperature, name="temperature_handler", **kw))
+                    timings.append(await warm(service.temperature, "temperature_handler"))
                     timings.append(await atime_cold(service.temperature, service.cache_clear,
                                                     name="temperature_handler", repeats=repeats))
             finally:
@@ -100,7 +109,7 @@ async def _measure(sensemap_url: str, box_ids: Sequence[str], out_dir: Path, lat
 
 
 def measure(sensemap_url: str | None, box_ids: Sequence[str], out_dir: str | Path, *,
-            latency_model: dict[str, float], valkey_url: str | None = None, repeats: int = 7) -> dict[str, Any]:
+            latency_model: dict[str, float], valkey_url: str | None = None, repeats: int = 7) -> JsonObject:
     """Time the hot paths and profile a cold ``/temperature`` (see the module docstring)."""
     if not sensemap_url:
         return {"timings": [], "pyinstrument": None, "note": "no replay server"}

@@ -25,12 +25,15 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 import numpy as np
 
 from hivepulse.bench.stats import Summary, summarize
+from hivepulse.opensensemap import JsonObject
+from hivepulse.quantiles import nearest_rank
 
 KEEP_UP_TOLERANCE = 0.02
 """The open model "kept up" when the achieved send rate is within 2% of the target rate."""
@@ -131,8 +134,8 @@ class LoadResult:
     def summary(self) -> Summary:
         return summarize(self.latencies_ms)
 
-    def to_dict(self) -> dict:
-        """JSON-ready figures (no raw samples)."""
+    def to_dict(self) -> JsonObject:
+        """JSON-ready figures (no raw samples; the results.json edge)."""
         s = self.summary()
         backlog_max, backlog_end = self.backlog()
         lag = self.send_lag_ms
@@ -155,12 +158,12 @@ class LoadResult:
             "duration_s": self.duration_s,
             "backlog_max": backlog_max if self.model == "open" else None,
             "backlog_at_end": backlog_end if self.model == "open" else None,
-            "send_lag_p99_ms": float(np.percentile(lag, 99)) if lag.size and self.model == "open" else None,
+            "send_lag_p99_ms": nearest_rank(lag, 99) if self.model == "open" else None,
             "kept_up": self.kept_up,
         }
 
 
-def _record_error(kinds: Counter, lock: threading.Lock, kind: str) -> None:
+def _record_error(kinds: Counter[str], lock: threading.Lock, kind: str) -> None:
     with lock:
         kinds[kind] += 1
 
@@ -175,7 +178,7 @@ def run_load(
     timeout_s: float = 30.0,
     headers: dict[str, str] | None = None,
     warmup: bool = True,
-    before_start=None,
+    before_start: Callable[[], object] | None = None,
     progress: bool = False,
     description: str = "load",
 ) -> LoadResult:
@@ -201,7 +204,7 @@ def run_load(
     start = np.zeros(requests)
     end = np.zeros(requests)
     ok = np.zeros(requests, dtype=bool)
-    kinds: Counter = Counter()
+    kinds: Counter[str] = Counter()
     lock = threading.Lock()
     counter = itertools.count()
     bar = None

@@ -21,7 +21,7 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def latency_cdf(samples: Mapping[str, Sequence[float]], title: str = "Latency CDF per scenario") -> Figure:
+def latency_cdf(samples: Mapping[str, Sequence[float] | np.ndarray], title: str = "Latency CDF per scenario") -> Figure:
     """Empirical CDF (step at each observed latency, ms) of every scenario on one log-x chart."""
     fig = _figure(9, 5)
     ax = fig.add_subplot(1, 1, 1)
@@ -59,7 +59,7 @@ def speedups(scenarios: Sequence[Mapping[str, Any]]) -> Figure:
     y = np.arange(len(rows))
     ax.barh(y, values, color="#2b6cb0", alpha=0.8)
     ax.errorbar(values, y, xerr=[values - lo, hi - values], fmt="none", ecolor="black", capsize=3)
-    for yi, v in zip(y, values, strict=True):
+    for yi, v in zip(y.tolist(), values.tolist(), strict=True):
         ax.text(v, yi, f" {v:.1f}x", va="center", fontsize=8)
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xscale("log")
@@ -85,7 +85,7 @@ def upstream_calls(scenarios: Sequence[Mapping[str, Any]]) -> Figure:
     if bounds:
         ax.plot([b for _, b in bounds], [i for i, _ in bounds], "k|", markersize=14, label="TTL bound")
         ax.legend(fontsize=8)
-    for yi, s in zip(y, rows, strict=True):
+    for yi, s in zip(y.tolist(), rows, strict=True):
         ax.text(max(s["upstream_calls_per_1000"], 0.1), yi, f" {s['upstream_calls_per_1000']:.1f}",
                 va="center", fontsize=8)
     ax.set_yticks(y, [s["name"] for s in rows], fontsize=8)

@@ -3,8 +3,10 @@
 - :func:`profile_call` runs a function (sync or ``async def``) under pyinstrument (wall clock, 1 ms
   interval, ``async_mode="enabled"`` so time awaiting I/O is attributed to the awaiting frame) and writes
   ``<name>.html`` and ``<name>.speedscope.json``.
-- :class:`PySpyRecorder` attaches two ``py-spy record --nonblocking`` samplers to a pid (100 Hz, with
-  ``--subprocesses``): one writes the flame graph ``<name>.svg``, the other ``<name>.speedscope.json``.
+- :class:`PySpyRecorder` attaches one ``py-spy record --nonblocking --format flamegraph`` sampler to a pid
+  (100 Hz, with ``--subprocesses``); from its samples (:mod:`hivepulse.bench.flame`) it writes the folded, titled
+  flame graph ``<name>.svg`` and ``<name>.speedscope.json`` (all frames), so both show the same samples; py-spy's
+  own SVG is kept as ``<name>.pyspy.svg``.
   When the kernel refuses ptrace (a container without ``SYS_PTRACE``, ``kernel.yama.ptrace_scope``, a
   process of another user), py-spy exits at once; the recorder then reports ``ok=False`` with a message
   saying why and what to do, and the caller falls back to an in-process pyinstrument profile.
@@ -24,8 +26,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hivepulse.bench.util import run_coroutine
+
+if TYPE_CHECKING:
+    from pyinstrument import Profiler
+from hivepulse.errors import ServiceError
+from hivepulse.net import wait_until
 
 PTRACE_HELP = (
     "py-spy could not attach to pid {pid}: ptrace is not permitted here ({detail}). "
@@ -58,9 +66,9 @@ class ProfileOutput:
     speedscope: Path | None = None
     message: str | None = None
     samples: int | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         def rel(p: Path | None) -> str | None:
             return p.name if p is not None else None
 
@@ -137,7 +145,7 @@ async def aprofile_call(
     return _write_pyinstrument(profiler, Path(out_dir), name)
 
 
-def _write_pyinstrument(profiler, out: Path, name: str) -> ProfileOutput:
+def _write_pyinstrument(profiler: Profiler, out: Path, name: str) -> ProfileOutput:
     from pyinstrument.renderers import SpeedscopeRenderer
 
     out.mkdir(parents=True, exist_ok=True)
@@ -180,19 +188,26 @@ class PySpyRecorder:
         rate_hz: int = 100,
         command: Sequence[str] | None = None,
         fallback: str = "an in-process pyinstrument profile",
+        title: str | None = None,
     ) -> None:
         self.pid = pid
+        self.title = title or name
+        self._started_at: float | None = None
         self.out = Path(out_dir)
         self.name = name
         self.rate_hz = rate_hz
         self.command = list(command) if command is not None else pyspy_command()
         self.fallback = fallback
-        self._procs: list[tuple[subprocess.Popen, Path, Path]] = []
+        self._procs: list[tuple[subprocess.Popen[bytes], Path, Path]] = []
         self._failure: str | None = None
 
     @property
     def svg_path(self) -> Path:
         return self.out / f"{self.name}.svg"
+
+    @property
+    def raw_path(self) -> Path:
+        return self.out / f"{self.name}.pyspy.svg"
 
     @property
     def speedscope_path(self) -> Path:
@@ -202,15 +217,16 @@ class PySpyRecorder:
         self._failure = PTRACE_HELP.format(pid=self.pid, detail=detail, fallback=self.fallback)
 
     def start(self, settle_s: float = 5.0) -> bool:
-        """Start both samplers; ``False`` (with :meth:`stop` explaining) when py-spy is missing or denied.
+        """Start the sampler; ``False`` (with :meth:`stop` explaining) when py-spy is missing or denied.
 
-        Waits until both report that they are sampling, at most ``settle_s`` seconds.
+        Waits until it reports that it is sampling, at most ``settle_s`` seconds.
         """
         self.out.mkdir(parents=True, exist_ok=True)
         if not self.command:
             self._failure = f"py-spy is not installed; falling back to {self.fallback}."
             return False
-        for fmt, path in (("flamegraph", self.svg_path), ("speedscope", self.speedscope_path)):
+        self._started_at = time.perf_counter()
+        for fmt, path in (("flamegraph", self.raw_path),):
             log = self.out / f"{self.name}.{fmt}.py-spy.log"
             cmd = [*self.command, "record", "--pid", str(self.pid), "--rate", str(self.rate_hz),
                    "--format", fmt, "--output", str(path), "--nonblocking", "--subprocesses"]
@@ -218,13 +234,18 @@ class PySpyRecorder:
                 proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL)
             self._procs.append((proc, path, log))
-        deadline = time.monotonic() + settle_s
-        while time.monotonic() < deadline:
+        def settled() -> str | None:
             if any(p.poll() is not None for p, _, _ in self._procs):
-                break
+                return "exited"
             if all(_STARTED_MARKER in log.read_text(errors="replace") for _, _, log in self._procs):
+                return "sampling"
+            return None
+
+        try:
+            if wait_until(settled, timeout_s=settle_s, interval_s=0.02, what="py-spy sampling") == "sampling":
                 return True
-            time.sleep(0.02)
+        except ServiceError:
+            pass  # neither sampling nor exited yet: treated as started, as before
         for proc, _path, log in self._procs:
             if proc.poll() is not None:
                 text = log.read_text(errors="replace")
@@ -260,21 +281,36 @@ class PySpyRecorder:
             logs = " ".join(log.read_text(errors="replace").strip().replace("\n", " ")
                             for _, _, log in self._procs)
             return ProfileOutput("py-spy", False, message=f"py-spy wrote no {', '.join(missing)} ({logs[:300]})")
-        samples = None
-        for _, _, log in self._procs:
-            for line in log.read_text(errors="replace").splitlines():
-                if "Samples:" in line:
-                    try:
-                        samples = int(line.split("Samples:")[1].split()[0])
-                    except (IndexError, ValueError):
-                        pass
         for _, _, log in self._procs:
             try:
                 os.remove(log)
             except OSError:
                 pass
-        return ProfileOutput("py-spy", True, svg=self.svg_path, speedscope=self.speedscope_path,
-                             samples=samples)
+        return self._finish()
+
+    def _finish(self) -> ProfileOutput:
+        """Fold py-spy's samples into the titled flame graph and write the speedscope file from the same samples."""
+        from hivepulse.bench import flame
+
+        duration = time.perf_counter() - self._started_at if self._started_at is not None else None
+        shell = self.raw_path.read_text(encoding="utf-8", errors="replace")
+        stacks, colors = flame.parse_svg(shell)
+        samples = sum(stacks.values())
+        folded = flame.fold(stacks)
+        kept = sum(n for st, n in folded.items() if st not in ((flame.EVENT_LOOP,), (flame.ASGI,)))
+        seconds = f" in {duration:.1f} s" if duration is not None else ""
+        title = f"{self.title} · {samples:,} samples{seconds} ({self.rate_hz} Hz, on-CPU)"
+        self.svg_path.write_text(flame.render_svg(shell, folded, title, colors), encoding="utf-8")
+        self.speedscope_path.write_text(flame.speedscope(stacks, title), encoding="utf-8")
+        warning = None
+        if samples < flame.MIN_SAMPLES:
+            warning = (f"only {samples} samples (fewer than {flame.MIN_SAMPLES}, one second of CPU at "
+                       f"{self.rate_hz} Hz): the widths are not a reliable ranking; record more requests")
+        return ProfileOutput("py-spy", True, svg=self.svg_path, speedscope=self.speedscope_path, samples=samples,
+                             extra={"title": title, "duration_s": None if duration is None else round(duration, 3),
+                                    "rate_hz": self.rate_hz, "raw_svg": self.raw_path.name,
+                                    "app_share": round(kept / samples, 4) if samples else None,
+                                    "warning": warning})
 
 
 def speedscope_functions(path: str | Path, top: int = 15) -> list[tuple[str, float]]:
@@ -284,14 +320,14 @@ def speedscope_functions(path: str | Path, top: int = 15) -> list[tuple[str, flo
     """
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     frames = [f.get("name", "?") for f in data.get("shared", {}).get("frames", [])]
-    totals: Counter = Counter()
+    totals: Counter[str] = Counter()
     grand = 0.0
     for profile in data.get("profiles", []):
         if profile.get("type") == "sampled":
             weights = profile.get("weights") or [1] * len(profile.get("samples", []))
-            for stack, weight in zip(profile.get("samples", []), weights, strict=False):
+            for sampled, weight in zip(profile.get("samples", []), weights, strict=False):
                 grand += weight
-                for name in {frames[i] for i in stack}:
+                for name in {frames[i] for i in sampled}:
                     totals[name] += weight
         elif profile.get("type") == "evented":
             stack: list[int] = []

@@ -3,14 +3,14 @@
 Schema (every key optional except ``matrix`` or ``scenarios``; units in the names)::
 
     defaults:            # applied to every scenario
-      requests: 300      # recorded requests of the warm load run
-      concurrency: 1     # closed model: clients; or `rate: 50` (requests/s) for the open model
-      cold_requests: 3   # single requests each after emptying the cache, labelled cold
-      boxes: 3           # senseBoxes HiveBox averages over
-      ttl_s: 60          # HiveBox cache TTL
-      single_flight: wait  # off | wait | stale (true = wait)
-      seed: 7            # replay server seed
-      max_in_flight: 64  # open model only
+      requests: 300      # recorded requests of the warm load run (1 .. 10,000,000)
+      concurrency: 1     # closed model: clients (1 .. 10,000); or `rate: 50` (requests/s) for the open model
+      cold_requests: 3   # single requests each after emptying the cache, labelled cold (0 .. 10,000)
+      boxes: 3           # senseBoxes HiveBox averages over (1 .. 100,000)
+      ttl_s: 60          # HiveBox cache TTL (seconds >= 0.001)
+      single_flight: wait  # off | wait | stale (true = wait, false = off)
+      seed: 7            # replay server seed (an integer >= 0)
+      max_in_flight: 64  # open model only (1 .. 10,000)
     latency_profiles:    # replay-server latency models (hivepulse.sensemap.latency.LatencyModel fields)
       typical: {median_ms: 100, sigma: 0.25}
     matrix:              # the cartesian product, in this order
@@ -23,34 +23,39 @@ Schema (every key optional except ``matrix`` or ``scenarios``; units in the name
     scenarios:           # extra explicit scenarios (same keys as defaults, plus cache/client/latency/name)
       - {cache: valkey, client: pooled, latency: typical, rate: 100}
 
-A scenario's ``name`` defaults to ``<cache>-<client>-<latency>``. Errors raise
-:class:`hivepulse.errors.InputError` naming the file, the line and the field.
+The file is read with :func:`hivepulse.fsio.load_yaml_file` (size, depth and alias limits, line numbers) and
+validated by the pydantic models below (``extra="forbid"``: an unknown key is an error, never dropped). A
+scenario's ``name`` defaults to ``<cache>-<client>-<latency>``. Every error is an
+:class:`hivepulse.errors.InputError` (exit 2) naming the file, the line and the field.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from hivepulse.errors import InputError
+from hivepulse.fsio import YamlDocument, load_yaml_file
 
 CACHES = ("none", "memory", "valkey", "memcached")
 CLIENTS = ("naive", "pooled", "concurrent")
+SINGLE_FLIGHT = ("off", "wait", "stale")
 LATENCY_FIELDS = ("median_ms", "sigma", "cold_start_ms", "cold_after_s", "error_rate", "timeout_rate",
                   "timeout_s", "seed")
 DEFAULT_PROFILES: dict[str, dict[str, float]] = {
     "fast": {"median_ms": 10.0, "sigma": 0.2},
     "typical": {"median_ms": 100.0, "sigma": 0.25},
 }
-_SETTINGS = {
-    "requests": int, "concurrency": int, "rate": float, "cold_requests": int, "boxes": int, "ttl_s": float,
-    "single_flight": str, "seed": int, "max_in_flight": int,
-}
-_TOP = ("defaults", "latency_profiles", "matrix", "overrides", "scenarios")
+MAX_REQUESTS = 10_000_000
+MAX_CLIENTS = 10_000
+MAX_BOXES = 100_000
 
 
 @dataclass(frozen=True)
@@ -77,191 +82,308 @@ class Scenario:
         """The replay server's injected median latency per upstream request, ms."""
         return float(self.latency_model.get("median_ms", 0.0))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Records the line (1-based) of every mapping key as ``{id(mapping): {key: line}}``."""
+# -- field types: the exact rules, with messages that name what was expected --------------------------------
+def _problem(expected: str, reason: str = "invalid setting") -> PydanticCustomError:
+    return PydanticCustomError("hivepulse", "{reason}", {"reason": reason, "expected": expected})
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
-    mapping = loader.construct_mapping(node, deep=True)
-    lines = {}
-    for key_node, _ in node.value:
-        lines[key_node.value] = key_node.start_mark.line + 1
-    mapping = _LineDict(mapping)
-    mapping.lines = lines
-    mapping.line = node.start_mark.line + 1
-    return mapping
+def _integer(low: int, high: int) -> Callable[[object], int]:
+    def check(value: object) -> int:
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) \
+                or value != int(value):
+            raise _problem("an integer")
+        if not low <= value <= high:
+            raise _problem(f"an integer from {low} to {high:,}")
+        return int(value)
+
+    return check
 
 
-class _LineDict(dict):
-    lines: dict[str, int]
-    line: int
+def _number(low: float, high: float, what: str) -> Callable[[object], float]:
+    def check(value: object) -> float:
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) \
+                or not low <= value <= high:
+            raise _problem(what)
+        return float(value)
+
+    return check
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _single_flight(value: object) -> str:
+    if isinstance(value, bool):
+        return "wait" if value else "off"
+    if value not in SINGLE_FLIGHT:
+        raise _problem("true, false, off, wait or stale")
+    return str(value)
 
 
-def _line(mapping: Any, key: str | None = None) -> int | None:
-    if isinstance(mapping, _LineDict):
-        return mapping.lines.get(key, mapping.line) if key is not None else mapping.line
-    return None
+def _choice(allowed: tuple[str, ...], what: str) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        if value not in allowed:
+            raise _problem(" | ".join(allowed), f"unknown {what}")
+        return str(value)
+
+    return check
 
 
-SINGLE_FLIGHT = ("off", "wait", "stale")
-
-
-def _coerce(file: str, mapping: dict, key: str, kind: type) -> Any:
-    value = mapping[key]
-    if value is None and key == "rate":
-        return None
-    if key == "single_flight":
-        value = {True: "wait", False: "off"}.get(value, value) if isinstance(value, bool) else value
-        if value not in SINGLE_FLIGHT:
-            raise InputError("invalid setting", file=file, line=_line(mapping, key), column=key, value=value,
-                             expected="true, false, off, wait or stale")
-        return value
-    ok = isinstance(value, bool) if kind is bool else (
-        isinstance(value, int | float) and not isinstance(value, bool) and (kind is float or value == int(value)))
-    if not ok:
-        expected = {bool: "true or false", int: "an integer", float: "a number"}[kind]
-        raise InputError("invalid setting", file=file, line=_line(mapping, key), column=key, value=value,
-                         expected=expected)
-    value = kind(value)
-    if kind in (int, float) and value < 0 or key in ("requests", "boxes") and value < 1:
-        raise InputError("invalid setting", file=file, line=_line(mapping, key), column=key, value=value,
-                         expected="a positive number")
+def _name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 128:
+        raise _problem("a scenario name (1 to 128 characters)")
     return value
 
 
-def _settings(file: str, mapping: Any, *, allowed_extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    if not isinstance(mapping, dict):
-        raise InputError("expected a mapping", file=file, line=_line(mapping), value=mapping,
-                         expected="key: value pairs")
-    out: dict[str, Any] = {}
-    for key in mapping:
-        if key in _SETTINGS:
-            out[key] = _coerce(file, mapping, key, _SETTINGS[key])
-        elif key in allowed_extra:
-            out[key] = mapping[key]
-        else:
-            raise InputError("unknown setting", file=file, line=_line(mapping, key), column=str(key),
-                             expected=", ".join([*_SETTINGS, *allowed_extra]))
-    if out.get("concurrency") is not None and out.get("rate") is not None:
-        raise InputError("give concurrency or rate, not both", file=file, line=_line(mapping, "rate"),
-                         column="rate")
-    return out
+Requests = Annotated[int, BeforeValidator(_integer(1, MAX_REQUESTS))]
+Clients = Annotated[int, BeforeValidator(_integer(1, MAX_CLIENTS))]
+ColdCount = Annotated[int, BeforeValidator(_integer(0, MAX_CLIENTS))]
+Boxes = Annotated[int, BeforeValidator(_integer(1, MAX_BOXES))]
+Seed = Annotated[int, BeforeValidator(_integer(0, 2**63 - 1))]
+Rate = Annotated[float, BeforeValidator(_number(0.01, 1_000_000.0, "requests per second from 0.01 to 1e6"))]
+Ttl = Annotated[float, BeforeValidator(_number(0.001, 1e9, "a finite number of seconds >= 0.001"))]
+SingleFlight = Annotated[str, BeforeValidator(_single_flight)]
+Cache = Annotated[str, BeforeValidator(_choice(CACHES, "cache"))]
+Client = Annotated[str, BeforeValidator(_choice(CLIENTS, "client"))]
+NonNegative = Annotated[float, BeforeValidator(_number(0.0, 1e9, "a finite number >= 0"))]
+Share = Annotated[float, BeforeValidator(_number(0.0, 1.0, "a probability in [0, 1]"))]
+Name = Annotated[str, BeforeValidator(_name)]
 
 
-def _profile(file: str, name: str, mapping: Any) -> dict[str, float]:
-    if not isinstance(mapping, dict):
-        raise InputError("a latency profile must be a mapping", file=file, column=name, value=mapping,
-                         expected="median_ms, sigma, ...")
-    out = {}
-    for key, value in mapping.items():
-        if key not in LATENCY_FIELDS:
-            raise InputError("unknown latency setting", file=file, line=_line(mapping, key), column=str(key),
-                             expected=", ".join(LATENCY_FIELDS))
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise InputError("invalid latency setting", file=file, line=_line(mapping, key), column=str(key),
-                             value=value, expected="a number >= 0")
-        out[key] = float(value)
-    return out
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _choice(file: str, mapping: Any, key: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise InputError(f"unknown {key}", file=file, line=_line(mapping, key), column=key, value=value,
-                         expected=" | ".join(allowed))
-    return value
+class Settings(_Model):
+    """The per-scenario settings (``defaults``, an override, an explicit scenario)."""
+
+    requests: Requests | None = None
+    concurrency: Clients | None = None
+    rate: Rate | None = None
+    cold_requests: ColdCount | None = None
+    boxes: Boxes | None = None
+    ttl_s: Ttl | None = None
+    single_flight: SingleFlight | None = None
+    seed: Seed | None = None
+    max_in_flight: Clients | None = None
+
+    def given(self) -> dict[str, object]:
+        """The settings written in the file (``rate: null`` included: it switches back to the closed model)."""
+        return {k: getattr(self, k) for k in self.model_fields_set}
 
 
-def _merge(values: dict[str, Any], layer: dict[str, Any]) -> None:
-    """Update ``values`` with ``layer``; a layer setting ``rate`` clears ``concurrency`` and vice versa."""
+class ExplicitScenario(Settings):
+    """An entry of ``scenarios``: settings plus the cell and an optional name."""
+
+    cache: Cache = "none"
+    client: Client = "naive"
+    latency: str = "typical"
+    name: Name | None = None
+
+
+class Override(Settings):
+    """An entry of ``overrides``: ``match`` (field values a scenario must have) and the settings it changes."""
+
+    match: dict[str, object]
+
+
+class LatencyProfile(_Model):
+    """A replay-server latency model (:class:`hivepulse.sensemap.latency.LatencyModel` fields)."""
+
+    median_ms: NonNegative | None = None
+    sigma: NonNegative | None = None
+    cold_start_ms: NonNegative | None = None
+    cold_after_s: NonNegative | None = None
+    error_rate: Share | None = None
+    timeout_rate: Share | None = None
+    timeout_s: NonNegative | None = None
+    seed: NonNegative | None = None
+
+
+class Matrix(_Model):
+    cache: list[Cache] = ["none"]
+    client: list[Client] = ["naive"]
+    latency: list[str] = ["typical"]
+
+
+class ScenarioFile(_Model):
+    """The whole file. An empty section (``defaults:`` with nothing under it) is the same as leaving it out."""
+
+    defaults: Settings = Settings()
+    latency_profiles: dict[str, LatencyProfile] = {}
+    matrix: Matrix | None = None
+    overrides: list[Override] = []
+    scenarios: list[ExplicitScenario] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: object) -> object:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (v is None and k != "matrix")}
+        return data
+
+
+_ALLOWED: dict[type[BaseModel], tuple[str, str]] = {
+    ScenarioFile: ("unknown key", ", ".join(ScenarioFile.model_fields)),
+    Settings: ("unknown setting", ", ".join(Settings.model_fields)),
+    ExplicitScenario: ("unknown setting", ", ".join(ExplicitScenario.model_fields)),
+    Override: ("unknown setting", ", ".join(Override.model_fields)),
+    LatencyProfile: ("unknown latency setting", ", ".join(LATENCY_FIELDS)),
+    Matrix: ("unknown matrix axis", "cache, client, latency"),
+}
+_CONTAINER_MESSAGES = {
+    "dict_type": ("expected a mapping", "key: value pairs"),
+    "model_type": ("expected a mapping", "key: value pairs"),
+    "model_attributes_type": ("expected a mapping", "key: value pairs"),
+    "list_type": ("expected a list", "a YAML list"),
+    "missing": ("missing setting", None),
+}
+
+
+def _owner(loc: Sequence[str | int]) -> type[BaseModel]:
+    """The model that owns the last key of ``loc`` (for the list of allowed keys)."""
+    if not loc:
+        return ScenarioFile
+    top = loc[0]
+    if len(loc) == 1:
+        return ScenarioFile
+    if top == "defaults":
+        return Settings
+    if top == "latency_profiles":
+        return LatencyProfile
+    if top == "matrix":
+        return Matrix
+    if top == "overrides":
+        return Override
+    return ExplicitScenario
+
+
+def _to_input_error(exc: ValidationError, doc: YamlDocument) -> InputError:
+    """The first pydantic error as one :class:`InputError` naming file, line and field."""
+    first = exc.errors(include_url=False)[0]
+    loc = tuple(first["loc"])
+    kind = first["type"]
+    leaf = next((str(p) for p in reversed(loc) if isinstance(p, str)), None)
+    line = doc.line(*loc)
+    value = first.get("input")
+    if kind == "hivepulse":
+        ctx = first.get("ctx") or {}
+        reason = str(ctx.get("reason", "invalid setting"))
+        if reason == "invalid setting" and loc and loc[0] == "latency_profiles":
+            reason = "invalid latency setting"
+        return InputError(reason, file=doc.file, line=line, column=leaf, value=value, expected=ctx.get("expected"))
+    if kind == "extra_forbidden":
+        reason, allowed = _ALLOWED[_owner(loc)]
+        return InputError(reason, file=doc.file, line=line, column=leaf, expected=allowed)
+    reason, expected = _CONTAINER_MESSAGES.get(kind, (first["msg"], None))
+    if kind == "missing" and leaf == "match":
+        reason, expected = "an override needs a `match` mapping", "match: {field: value, ...}"
+    return InputError(reason, file=doc.file, line=line, column=leaf,
+                      value=None if kind == "missing" else value, expected=expected)
+
+
+def _error(doc: YamlDocument, reason: str, *path: str | int, value: object = None,
+           expected: str | None = None) -> InputError:
+    """An :class:`InputError` at the line of ``path``; the field is the last key of the path."""
+    leaf = next((str(p) for p in reversed(path) if isinstance(p, str)), None)
+    return InputError(reason, file=doc.file, line=doc.line(*path), column=leaf, value=value, expected=expected)
+
+
+def _merge(values: dict[str, Any], layer: Mapping[str, object]) -> None:
+    """Update ``values`` with ``layer``; a layer setting ``rate`` clears ``concurrency`` and vice versa. A
+    scenario always has exactly one load model: when a layer clears both (``rate: null``), it is the closed
+    model with one client."""
     values.update(layer)
     if layer.get("rate") is not None:
         values["concurrency"] = None
     elif layer.get("concurrency") is not None:
         values["rate"] = None
+    if values.get("concurrency", 1) is None and values.get("rate") is None:
+        values["concurrency"] = 1
 
 
-def parse_scenarios(data: Any, file: str = "<scenarios>") -> list[Scenario]:
-    """Build the scenario list from parsed YAML ``data`` (see the module docstring)."""
-    if not isinstance(data, dict):
-        raise InputError("expected a mapping at the top level", file=file, line=1,
-                         expected=", ".join(_TOP))
-    for key in data:
-        if key not in _TOP:
-            raise InputError("unknown key", file=file, line=_line(data, key), column=str(key),
-                             expected=", ".join(_TOP))
-    defaults = _settings(file, data.get("defaults") or {})
+def _check_one_model(doc: YamlDocument, settings: Settings, *path: str | int) -> None:
+    if settings.concurrency is not None and settings.rate is not None:
+        raise _error(doc, "give concurrency or rate, not both", *path, "rate")
+
+
+def _profile_model(name: str, profile: LatencyProfile, doc: YamlDocument) -> dict[str, float]:
+    """The profile's given fields, checked by the replay server's own rules (so ``PUT /_config`` accepts it)."""
+    from hivepulse.sensemap.latency import LatencyModel
+
+    values = {k: float(v) for k, v in profile.model_dump(exclude_none=True).items()}
+    try:
+        LatencyModel().updated(values)
+    except InputError as err:
+        raise _error(doc, "invalid latency setting", "latency_profiles", name, str(err.column or ""),
+                        value=err.value, expected=err.expected) from None
+    return values
+
+
+def parse_scenarios(data: YamlDocument | object, file: str = "<scenarios>") -> list[Scenario]:
+    """Build the scenario list from a parsed YAML document (or plain parsed ``data``); see the module docstring."""
+    doc = data if isinstance(data, YamlDocument) else YamlDocument(data, file, {})
+    if doc.file is None:
+        doc = YamlDocument(doc.data, file, doc.lines)
+    if not isinstance(doc.data, dict):
+        raise InputError("expected a mapping at the top level", file=doc.file, line=1,
+                         expected=", ".join(ScenarioFile.model_fields))
+    try:
+        spec = ScenarioFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise _to_input_error(exc, doc) from None
+    _check_one_model(doc, spec.defaults, "defaults")
     profiles = dict(DEFAULT_PROFILES)
-    raw_profiles = data.get("latency_profiles") or {}
-    if not isinstance(raw_profiles, dict):
-        raise InputError("expected a mapping of profile names", file=file, line=_line(data, "latency_profiles"),
-                         column="latency_profiles")
-    for name, mapping in raw_profiles.items():
-        profiles[str(name)] = _profile(file, str(name), mapping)
-    cells: list[dict[str, Any]] = []
-    matrix = data.get("matrix")
-    if matrix is not None:
-        if not isinstance(matrix, dict):
-            raise InputError("expected a mapping", file=file, line=_line(data, "matrix"), column="matrix")
-        for key in matrix:
-            if key not in ("cache", "client", "latency"):
-                raise InputError("unknown matrix axis", file=file, line=_line(matrix, key), column=str(key),
-                                 expected="cache, client, latency")
-        axes = {}
-        for key, allowed in (("cache", CACHES), ("client", CLIENTS), ("latency", tuple(profiles))):
-            values = matrix.get(key, [allowed[0]] if key != "latency" else ["typical"])
-            if not isinstance(values, list) or not values:
-                raise InputError("expected a non-empty list", file=file, line=_line(matrix, key), column=key,
-                                 value=values)
-            axes[key] = [_choice(file, matrix, key, v, allowed) for v in values]
-        for cache, client, latency in itertools.product(axes["cache"], axes["client"], axes["latency"]):
+    for name, profile in spec.latency_profiles.items():
+        profiles[str(name)] = _profile_model(str(name), profile, doc)
+    cells: list[dict[str, object]] = []
+    if spec.matrix is not None:
+        for i, latency in enumerate(spec.matrix.latency):
+            if latency not in profiles:
+                raise _error(doc, "unknown latency", "matrix", "latency", i, value=latency,
+                                expected=" | ".join(profiles))
+        for axis in ("cache", "client", "latency"):
+            if not getattr(spec.matrix, axis):
+                raise _error(doc, "expected a non-empty list", "matrix", axis, value=[])
+        for cache, client, latency in itertools.product(spec.matrix.cache, spec.matrix.client, spec.matrix.latency):
             cells.append({"cache": cache, "client": client, "latency": latency})
-    extra = data.get("scenarios") or []
-    if not isinstance(extra, list):
-        raise InputError("expected a list", file=file, line=_line(data, "scenarios"), column="scenarios")
-    for item in extra:
-        if not isinstance(item, dict):
-            raise InputError("a scenario must be a mapping", file=file, value=item,
-                             expected="cache, client, latency, ...")
-        settings = _settings(file, item, allowed_extra=("cache", "client", "latency", "name"))
-        cell = {"cache": _choice(file, item, "cache", item.get("cache", "none"), CACHES),
-                "client": _choice(file, item, "client", item.get("client", "naive"), CLIENTS),
-                "latency": _choice(file, item, "latency", item.get("latency", "typical"), tuple(profiles))}
-        cell.update({k: v for k, v in settings.items() if k not in ("cache", "client", "latency")})
+    for i, item in enumerate(spec.scenarios):
+        _check_one_model(doc, item, "scenarios", i)
+        if item.latency not in profiles:
+            raise _error(doc, "unknown latency", "scenarios", i, "latency", value=item.latency,
+                            expected=" | ".join(profiles))
+        cell: dict[str, object] = {"cache": item.cache, "client": item.client, "latency": item.latency}
+        cell.update(item.given())
         cells.append(cell)
     if not cells:
-        raise InputError("no scenarios: give a matrix or a scenarios list", file=file, line=1)
-    overrides = data.get("overrides") or []
-    if not isinstance(overrides, list):
-        raise InputError("expected a list", file=file, line=_line(data, "overrides"), column="overrides")
-    parsed_overrides = []
-    for item in overrides:
-        if not isinstance(item, dict) or not isinstance(item.get("match"), dict):
-            raise InputError("an override needs a `match` mapping", file=file, line=_line(item), value=item)
-        changes = _settings(file, item, allowed_extra=("match",))
+        raise InputError("no scenarios: give a matrix or a scenarios list", file=doc.file, line=1)
+    matchable = set(Scenario.__dataclass_fields__) - {"latency_model"}
+    overrides: list[tuple[dict[str, object], dict[str, object]]] = []
+    for i, override in enumerate(spec.overrides):
+        _check_one_model(doc, override, "overrides", i)
+        for key in override.match:
+            if key not in matchable:
+                raise _error(doc, "unknown field in match", "overrides", i, "match", str(key),
+                                expected=", ".join(sorted(matchable)))
+        changes = override.given()
         changes.pop("match")
-        parsed_overrides.append((dict(item["match"]), changes))
+        overrides.append((dict(override.match), changes))
     out: list[Scenario] = []
     seen: set[str] = set()
     for cell in cells:
-        values: dict[str, Any] = {}
-        _merge(values, defaults)
+        values: dict[str, Any] = {}  # settings validated above, merged layer by layer (the YAML edge)
+        _merge(values, spec.defaults.given())
         _merge(values, cell)
-        for match, changes in parsed_overrides:
+        for match, changes in overrides:
             if all(values.get(k) == v for k, v in match.items()):
                 _merge(values, changes)
         name = str(values.pop("name", None) or f"{values['cache']}-{values['client']}-{values['latency']}")
         if name in seen:
-            raise InputError("duplicate scenario name", file=file, column="name", value=name,
+            raise InputError("duplicate scenario name", file=doc.file, column="name", value=name,
                              expected="unique names (add `name:` to explicit scenarios)")
         seen.add(name)
-        out.append(Scenario(name=name, latency_model=profiles[values["latency"]], **values))
+        out.append(Scenario(name=name, latency_model=profiles[str(values["latency"])], **values))
     return out
 
 
@@ -270,13 +392,7 @@ def load_scenarios(path: str | Path) -> list[Scenario]:
     p = Path(path)
     if not p.is_file():
         raise InputError("scenario file not found", file=str(p), expected="a YAML file")
-    try:
-        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML ({getattr(exc, 'problem', exc)})", file=str(p),
-                         line=mark.line + 1 if mark else None) from None
-    return parse_scenarios(data, str(p))
+    return parse_scenarios(load_yaml_file(p, what="scenario file"), str(p))
 
 
 def with_overrides(
@@ -289,12 +405,15 @@ def with_overrides(
     """Apply command-line overrides (``--requests``, ``--concurrency`` / ``--rate``) to every scenario."""
     out = []
     for s in scenarios:
-        changes: dict[str, Any] = {}
         if requests is not None:
-            changes["requests"] = requests
+            s = replace(s, requests=requests)
         if concurrency is not None:
-            changes.update(concurrency=concurrency, rate=None)
+            s = replace(s, concurrency=concurrency, rate=None)
         if rate is not None:
-            changes.update(rate=rate, concurrency=None)
-        out.append(replace(s, **changes))
+            s = replace(s, rate=rate, concurrency=None)
+        out.append(s)
     return out
+
+
+__all__ = ["CACHES", "CLIENTS", "DEFAULT_PROFILES", "LATENCY_FIELDS", "SINGLE_FLIGHT", "Scenario",
+           "ScenarioFile", "load_scenarios", "parse_scenarios", "with_overrides"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,12 @@ import pandas as pd
 
 from hivepulse.bench.runner import RunConfig, load_run, run
 from hivepulse.bench.scenarios import Scenario, load_scenarios, with_overrides
-from hivepulse.bench.targets import TargetSpec, parse_env_pairs
+from hivepulse.bench.targets import target_spec
 from hivepulse.errors import InputError
 from hivepulse.paths import locate, locate_output
+
+Results = Mapping[str, Any]
+"""A ``results.json`` document (the JSON edge between a run and the notebook)."""
 
 PROFILING_DIR = Path("profiling")
 QUICK_REQUESTS = 100
@@ -23,14 +28,15 @@ QUICK_REQUESTS = 100
 
 
 def default_scenarios_file(quick: bool) -> Path:
-    """``profiling/quick.yaml`` or ``profiling/scenarios.yaml`` under the current directory, else the
-    source tree's copy."""
+    """``profiling/quick.yaml`` or ``profiling/scenarios.yaml`` under the current directory (a workspace may
+    edit its own), else the copy shipped in the package (``hivepulse/profiling/``, identical to the source
+    tree's ``profiling/``)."""
     name = "quick.yaml" if quick else "scenarios.yaml"
     local = locate_output(PROFILING_DIR / name)
     if local.is_file():
         return local
-    repo = Path(__file__).resolve().parents[3] / "profiling" / name
-    return repo if repo.is_file() else local
+    packaged = Path(str(resources.files("hivepulse").joinpath("profiling", name)))
+    return packaged if packaged.is_file() else local
 
 
 def build_config(
@@ -56,7 +62,7 @@ def build_config(
     pyspy: str = "baseline",
     hot_paths: bool = True,
     progress: bool = False,
-    log=None,
+    log: Callable[[str], None] | None = None,
 ) -> RunConfig:
     """Validate the documented options (docs/profiling.md) and build a :class:`RunConfig`."""
     if concurrency is not None and rate is not None:
@@ -80,25 +86,26 @@ def build_config(
         scenarios = [replace(s, requests=min(s.requests, QUICK_REQUESTS), cold_requests=min(s.cold_requests, 2))
                      for s in scenarios]
     scenarios = with_overrides(scenarios, requests=requests, concurrency=concurrency, rate=rate)
-    extra: dict[str, Any] = {}
-    if target_path:
-        extra["path"] = target_path
-    if target_ready:
-        extra["ready_path"] = target_ready
-    if target_ready_status:
-        extra["ready_status"] = target_ready_status
-    if target_port is not None:
-        extra["port"] = target_port
-    if target_start_timeout is not None:
-        extra["start_timeout_s"] = target_start_timeout
-    target = TargetSpec(url=target_url or None, cmd=target_cmd or None, cwd=target_cwd or None,
-                        env=parse_env_pairs(target_env), **extra)
-    target.validate()
+    target = target_spec(target_url=target_url, target_cmd=target_cmd, target_cwd=target_cwd,
+                         target_env=target_env, target_path=target_path, target_ready=target_ready,
+                         target_ready_status=target_ready_status, target_port=target_port,
+                         target_start_timeout=target_start_timeout)
     return RunConfig(scenarios=scenarios, output_dir=Path(output_dir), run_id=run_id or None, target=target,
+                     scenarios_file=_shown(path),
                      baseline=baseline or None, pyspy=pyspy, hot_paths=hot_paths, progress=progress, log=log)
 
 
-def load_or_run(results_dir: str | Path | None = None, **options: Any) -> tuple[dict, dict, Path]:
+def _shown(path: Path) -> str:
+    """The scenario file as the report names it: relative to the working directory when inside it (a packaged
+    copy: ``hivepulse/profiling/<name> (packaged)``)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return f"hivepulse/profiling/{path.name} (packaged)" if "hivepulse" in path.parts else str(path)
+
+
+def load_or_run(results_dir: str | Path | None = None, **options: Any
+                ) -> tuple[Results, dict[str, list[float]], Path]:
     """``(results, samples, run_dir)``: read a finished run directory, or run one with ``options``."""
     if results_dir:
         run_dir = locate(results_dir)
@@ -111,7 +118,7 @@ def load_or_run(results_dir: str | Path | None = None, **options: Any) -> tuple[
 
 
 # -- tables for the notebook ------------------------------------------------------------------------------------
-def scenario_table(results: dict) -> pd.DataFrame:
+def scenario_table(results: Results) -> pd.DataFrame:
     """One row per scenario: n, p50/p90/p99/max (ms), throughput, errors, upstream calls, hit ratio, CPU."""
     cols = ["name", "cache", "client", "latency_ms", "requests", "p50_ms", "p90_ms", "p99_ms", "max_ms",
             "throughput_rps", "errors", "upstream_calls_per_1000", "hit_ratio", "cpu_s_per_request"]
@@ -121,7 +128,7 @@ def scenario_table(results: dict) -> pd.DataFrame:
     return df.set_index("name")
 
 
-def speedup_table(results: dict) -> pd.DataFrame:
+def speedup_table(results: Results) -> pd.DataFrame:
     """Speedup of p50 against the uncached naive baseline of the same latency profile, with the 95% CI."""
     rows = []
     by = {s["name"]: s for s in results["scenarios"]}
@@ -136,7 +143,7 @@ def speedup_table(results: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def cache_table(results: dict) -> pd.DataFrame:
+def cache_table(results: Results) -> pd.DataFrame:
     """Per scenario: upstream calls per 1,000 requests, share saved against the baseline, TTL bound, hit ratio."""
     by = {s["name"]: s for s in results["scenarios"]}
     rows = []
@@ -151,7 +158,7 @@ def cache_table(results: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def timing_table(results: dict) -> pd.DataFrame:
+def timing_table(results: Results) -> pd.DataFrame:
     """In-process hot-path timings (ms per call): median, IQR, 95% CI, loops, repeats, warm/cold."""
     hot = (results.get("profiles") or {}).get("hot_paths") or {}
     rows = [{"function": t["name"], "label": t["label"], "median_ms": t["median_s"] * 1e3,
@@ -160,7 +167,7 @@ def timing_table(results: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def flamegraph_path(results: dict, run_dir: Path) -> Path | None:
+def flamegraph_path(results: Results, run_dir: Path) -> Path | None:
     """The py-spy flame graph SVG, or ``None`` when py-spy did not run or could not attach."""
     p = (results.get("profiles") or {}).get("py-spy")
     if p and p.get("ok") and p.get("svg"):
@@ -178,7 +185,7 @@ class RawHTML:
         return self.text
 
 
-def pyinstrument_iframe(results: dict, run_dir: Path, height: int = 520) -> RawHTML | None:
+def pyinstrument_iframe(results: Results, run_dir: Path, height: int = 520) -> RawHTML | None:
     """An ``<iframe srcdoc>`` holding the pyinstrument HTML (self-contained inside an exported report)."""
     hot = (results.get("profiles") or {}).get("hot_paths") or {}
     p = hot.get("pyinstrument") or {}

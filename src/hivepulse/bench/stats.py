@@ -4,11 +4,13 @@ Rules (documented in ``docs/profiling.md``):
 
 - **percentiles are nearest rank**: the p-th percentile of n sorted values is the value at 1-based rank
   ``ceil(p/100 * n)`` (rank 1 for p = 0), so every reported percentile is an observed sample;
-  ``p50`` is therefore the lower middle value for an even n;
+  ``p50`` is therefore the lower middle value for an even n (:func:`hivepulse.quantiles.nearest_rank`, numpy's
+  ``inverted_cdf``);
 - **median** (timing harness) is the ordinary median (mean of the two middle values for an even n);
 - **IQR** is ``p75 - p25``, both nearest rank;
 - **bootstrap CIs** are seeded percentile bootstraps (``numpy.random.default_rng(seed)``, ``n_boot``
-  resamples, bounds at the ``alpha/2`` and ``1 - alpha/2`` quantiles of the resampled statistic);
+  resamples, bounds at the ``alpha/2`` and ``1 - alpha/2`` quantiles of the resampled statistic); the CI of a
+  median is :func:`hivepulse.stats.bootstrap_median_ci` (the engine's, identical draws);
 - a **speedup** is ``median(baseline) / median(candidate)``; its CI resamples both samples independently.
 
 All values are in whatever unit the caller passes (the harness uses milliseconds for HTTP latency and
@@ -17,28 +19,15 @@ seconds per call for in-process timing).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from hivepulse.quantiles import nearest_rank
+from hivepulse.stats import bootstrap_median_ci
+
 _BOOT_CHUNK_CELLS = 2_000_000  # bounds bootstrap memory to ~16 MB per chunk
-
-
-def nearest_rank(values: Sequence[float] | np.ndarray, p: float) -> float | None:
-    """The ``p``-th percentile (0-100) by nearest rank; ``None`` for an empty sample.
-
-    Example: values 1..10, p = 90 -> rank ceil(0.9 * 10) = 9 -> 9.
-    """
-    if not 0 <= p <= 100:
-        raise ValueError(f"percentile must be within 0..100, got {p}")
-    arr = np.sort(np.asarray(values, dtype=float))
-    n = arr.size
-    if n == 0:
-        return None
-    rank = max(1, math.ceil(p / 100.0 * n - 1e-9))
-    return float(arr[rank - 1])
 
 
 def median(values: Sequence[float] | np.ndarray) -> float | None:
@@ -53,7 +42,7 @@ def iqr(values: Sequence[float] | np.ndarray) -> float | None:
     return None if hi is None or lo is None else hi - lo
 
 
-def _boot_indices(rng: np.random.Generator, n: int, n_boot: int):
+def _boot_indices(rng: np.random.Generator, n: int, n_boot: int) -> Iterator[np.ndarray]:
     rows = max(1, _BOOT_CHUNK_CELLS // max(n, 1))
     done = 0
     while done < n_boot:
@@ -65,19 +54,6 @@ def _boot_indices(rng: np.random.Generator, n: int, n_boot: int):
 def _boot_medians(arr: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
     out = [np.median(arr[idx], axis=1) for idx in _boot_indices(rng, arr.size, n_boot)]
     return np.concatenate(out)
-
-
-def bootstrap_median_ci(
-    values: Sequence[float] | np.ndarray, *, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0
-) -> tuple[float, float] | None:
-    """Seeded percentile-bootstrap CI of the median; ``None`` when empty, ``(v, v)`` for one value."""
-    arr = np.sort(np.asarray(values, dtype=float))
-    if arr.size == 0:
-        return None
-    if arr.size == 1:
-        return float(arr[0]), float(arr[0])
-    meds = _boot_medians(arr, np.random.default_rng(seed), n_boot)
-    return float(np.quantile(meds, alpha / 2)), float(np.quantile(meds, 1 - alpha / 2))
 
 
 def speedup_ci(
@@ -124,7 +100,7 @@ class Summary:
     iqr: float | None
     median_ci: tuple[float, float] | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -143,3 +119,6 @@ def summarize(values: Sequence[float] | np.ndarray, *, seed: int = 0, n_boot: in
         iqr=iqr(arr),
         median_ci=bootstrap_median_ci(arr, seed=seed, n_boot=n_boot),
     )
+
+
+__all__ = ["Summary", "bootstrap_median_ci", "iqr", "median", "nearest_rank", "speedup_ci", "summarize"]

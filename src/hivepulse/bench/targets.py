@@ -1,7 +1,8 @@
 """What the harness loads: the reference HiveBox, a user's service started from a command template, or a URL.
 
-Command templates (``--target-cmd``) are split with :func:`shlex.split` (no shell) after formatting these
-placeholders; ``--target-env K=V`` values are formatted with the same placeholders. Any other ``{name}`` is an
+Command templates (``--target-cmd``) are split with :func:`shlex.split` (no shell) first, then each word's
+placeholders are filled, so a value with spaces or quotes (a ``{python}`` under ``/opt/my env/``) stays one
+argument; ``--target-env K=V`` values are formatted with the same placeholders. Any other ``{name}`` is an
 error naming it; a literal brace is written ``{{`` or ``}}``.
 
 - ``{port}``: the loopback port the service must listen on (127.0.0.1, or 0.0.0.0);
@@ -37,7 +38,6 @@ import string
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,8 +45,8 @@ from pathlib import Path
 
 import httpx
 
-from hivepulse.bench.util import free_port
 from hivepulse.errors import InputError, ServiceError
+from hivepulse.net import free_port, wait_until
 from hivepulse.redact import has_credentials, redact_text, redact_url
 
 PLACEHOLDERS = (
@@ -196,21 +196,33 @@ class TargetSpec:
         if not 0 < self.start_timeout_s <= 86400:
             raise InputError("invalid start timeout", value=self.start_timeout_s, expected="seconds > 0 (at most 86400)")
         self.used_placeholders()
-        if self.cmd is not None:
-            try:
-                words = shlex.split(self.cmd)
-            except ValueError as exc:
-                raise InputError(f"invalid --target-cmd ({exc})", value=self.cmd,
-                                 expected="a command line with balanced quotes") from None
-            if not words:
-                raise InputError("empty --target-cmd", value=self.cmd, expected="a command line")
+        if self.cmd is not None and not self.words():
+            raise InputError("empty --target-cmd", value=self.cmd, expected="a command line")
+
+    def words(self) -> list[str]:
+        """The command template split like a shell would (no shell is run), placeholders still unfilled."""
+        try:
+            return shlex.split(self.cmd or "")
+        except ValueError as exc:
+            raise InputError(f"invalid --target-cmd ({exc})", value=redact_text(self.cmd or ""),
+                             expected="a command line with balanced quotes") from None
 
     def used_placeholders(self) -> set[str]:
         """Placeholders used by the command template and the ``--target-env`` values (validated)."""
-        names = placeholders(self.cmd or "")
+        names: set[str] = set()
+        for word in self.words():
+            names |= placeholders(word)
         for key, value in self.env.items():
             names |= placeholders(value, where=f"--target-env {key}")
         return names
+
+
+def target_record(spec: TargetSpec) -> dict[str, object]:
+    """The ``target`` block of a run's records: kind, URL / command / cwd (URL credentials redacted), the names of
+    ``--target-env`` (never the values), the loaded path and the readiness settings."""
+    return {"kind": spec.kind, "url": redact_url(spec.url), "cmd": redact_url(spec.cmd), "cwd": redact_url(spec.cwd),
+            "env_keys": sorted(spec.env), "path": spec.path, "ready_path": spec.ready_path,
+            "ready_status": spec.ready_status, "port": spec.port}
 
 
 def parse_env_pairs(pairs: list[str] | None) -> dict[str, str]:
@@ -222,6 +234,22 @@ def parse_env_pairs(pairs: list[str] | None) -> dict[str, str]:
             raise InputError("invalid --target-env", value=pair, expected="NAME=value")
         out[key] = value
     return out
+
+
+def target_spec(*, target_url: str | None = None, target_cmd: str | None = None, target_cwd: str | None = None,
+                target_env: list[str] | None = None, target_path: str | None = None,
+                target_ready: str | None = None, target_ready_status: str | None = None,
+                target_port: int | None = None, target_start_timeout: float | None = None) -> TargetSpec:
+    """The validated :class:`TargetSpec` of the target options (``--target-*`` flags; ``None``: the default)."""
+    defaults = TargetSpec()
+    spec = TargetSpec(url=target_url or None, cmd=target_cmd or None, cwd=target_cwd or None,
+                      env=parse_env_pairs(target_env), path=target_path or defaults.path,
+                      ready_path=target_ready or defaults.ready_path,
+                      ready_status=target_ready_status or defaults.ready_status, port=target_port,
+                      start_timeout_s=defaults.start_timeout_s if target_start_timeout is None
+                      else target_start_timeout)
+    spec.validate()
+    return spec
 
 
 def placeholders(template: str, where: str = "--target-cmd") -> set[str]:
@@ -236,7 +264,7 @@ def placeholders(template: str, where: str = "--target-cmd") -> set[str]:
         if name is None:
             continue
         if name not in PLACEHOLDERS or spec or conversion:
-            raise InputError(f"unknown placeholder in {where}", value="{" + name + "}",
+            raise InputError(f"unknown placeholder in {where}", value="{" + redact_text(name) + "}",
                              expected=", ".join("{" + p + "}" for p in PLACEHOLDERS))
         names.add(name)
     return names
@@ -246,7 +274,10 @@ def expand(template: str, values: Mapping[str, str]) -> str:
     """``template`` with every placeholder replaced (missing values become empty strings)."""
     fill = {name: "" for name in PLACEHOLDERS}
     fill.update(values)
-    return template.format(**fill)
+    try:
+        return template.format(**fill)
+    except (ValueError, KeyError, IndexError) as exc:  # checked by placeholders() first; belt and braces
+        raise InputError(f"invalid template ({type(exc).__name__})", value=redact_text(template)) from None
 
 
 @dataclass
@@ -257,7 +288,7 @@ class RunningTarget:
     pid: int | None
     kind: str
     log: Path | None = None
-    proc: subprocess.Popen | None = field(default=None, repr=False)
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def exit_description(self) -> str | None:
         """``None`` while running (or not ours); else "exited with status N" / "was killed by signal S"."""
@@ -303,7 +334,7 @@ def _accepted(status: int, ready_status: str) -> bool:
     return ready_status == "any" or 200 <= status < 300
 
 
-def wait_ready(url: str, spec: TargetSpec, proc: subprocess.Popen | None = None,
+def wait_ready(url: str, spec: TargetSpec, proc: subprocess.Popen[bytes] | None = None,
                log: Path | None = None, what: str = "--target-cmd") -> None:
     """Poll ``GET url + spec.ready_path`` until an accepted answer; :class:`ServiceError` explaining why not.
 
@@ -311,33 +342,43 @@ def wait_ready(url: str, spec: TargetSpec, proc: subprocess.Popen | None = None,
     of ``proc`` if it ended, and the tail of ``log`` with the path of the kept output file.
     """
     probe = url + spec.ready_path
-    deadline = time.monotonic() + spec.start_timeout_s
-    last = "no answer yet"
 
     def fail(reason: str) -> ServiceError:
         tail = log_tail(log)
         where = f"; full output: {log}" if log is not None else ""
         return ServiceError(f"{what} {reason}; last output: {tail or 'none'}{where}")
 
+    last = "no answer yet"
+    exited = False
+
+    def answered(client: httpx.Client) -> bool | None:
+        nonlocal last, exited
+        if proc is not None and proc.poll() is not None:
+            exited = True
+            return True
+        try:
+            status = client.get(probe).status_code
+        except httpx.HTTPError as exc:
+            last = type(exc).__name__
+            return None
+        if _accepted(status, spec.ready_status):
+            return True
+        last = f"HTTP {status}"
+        return None
+
     with httpx.Client(timeout=2.0) as client:
-        while True:
-            if proc is not None and proc.poll() is not None:
-                raise fail(f"{describe_exit(proc.returncode)} before answering GET {probe} "
-                           f"(last attempt: {last})")
-            try:
-                status = client.get(probe).status_code
-                if _accepted(status, spec.ready_status):
-                    return
-                last = f"HTTP {status}"
-            except httpx.HTTPError as exc:
-                last = type(exc).__name__
-            if time.monotonic() > deadline:
-                hint = ("" if last.startswith("HTTP") else
-                        f"; does it listen on 127.0.0.1:{url.rsplit(':', 1)[-1]} ({{port}} or $PORT)?")
-                accepted = "HTTP" if spec.ready_status == "any" else "2xx"
-                raise fail(f"gave no {accepted} answer on GET {probe} within {spec.start_timeout_s:g} s "
-                           f"(last attempt: {last}){hint}")
-            time.sleep(0.05)
+        try:
+            wait_until(lambda: answered(client), timeout_s=spec.start_timeout_s, interval_s=0.05,
+                       what=f"{what} readiness")
+        except ServiceError:
+            hint = ("" if last.startswith("HTTP") else
+                    f"; does it listen on 127.0.0.1:{url.rsplit(':', 1)[-1]} ({{port}} or $PORT)?")
+            accepted = "HTTP" if spec.ready_status == "any" else "2xx"
+            raise fail(f"gave no {accepted} answer on GET {probe} within {spec.start_timeout_s:g} s "
+                       f"(last attempt: {last}){hint}") from None
+    if exited:
+        assert proc is not None
+        raise fail(f"{describe_exit(proc.returncode)} before answering GET {probe} (last attempt: {last})")
 
 
 def command_env(spec: TargetSpec, values: Mapping[str, str]) -> dict[str, str]:
@@ -372,7 +413,7 @@ def start_command_target(
         redirect = tempfile.TemporaryDirectory(prefix="hivepulse-redirect-")
         (Path(redirect.name) / "sitecustomize.py").write_text(REDIRECT_SITECUSTOMIZE, encoding="utf-8")
         fill["redirect_dir"] = redirect.name
-    args = shlex.split(expand(spec.cmd, fill))
+    args = [expand(word, fill) for word in spec.words()]
     if not args:
         raise InputError("empty --target-cmd", value=spec.cmd)
     env = command_env(spec, fill)
@@ -406,7 +447,7 @@ def start_command_target(
             redirect.cleanup()
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the service's process group (it may have started workers), SIGKILL after 5 s."""
     if proc.poll() is not None:
         return

@@ -23,9 +23,12 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from hivepulse.bench.stats import bootstrap_median_ci, iqr, median, nearest_rank
 from hivepulse.bench.util import run_coroutine
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class TimingResult:
     def __post_init__(self) -> None:
         object.__setattr__(self, "n", len(self.values_s))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
             "label": self.label,
@@ -64,29 +67,38 @@ class TimingResult:
         }
 
 
+def _known(value: T | None) -> T:
+    assert value is not None  # every timing has at least one value (repeats >= 1)
+    return value
+
+
 def _result(name: str, label: str, loops: int, values: list[float], seed: int) -> TimingResult:
     return TimingResult(
         name=name,
         label=label,
         loops=loops,
         values_s=values,
-        median_s=median(values),
-        iqr_s=iqr(values),
-        ci_s=bootstrap_median_ci(values, seed=seed),
-        p90_s=nearest_rank(values, 90),
-        p99_s=nearest_rank(values, 99),
+        median_s=_known(median(values)),
+        iqr_s=_known(iqr(values)),
+        ci_s=_known(bootstrap_median_ci(values, seed=seed)),
+        p90_s=_known(nearest_rank(values, 90)),
+        p99_s=_known(nearest_rank(values, 99)),
         max_s=max(values),
     )
 
 
-async def _atime_batch(fn: Callable, loops: int) -> float:
+def _name(fn: Callable[..., object], name: str | None) -> str:
+    return name or str(getattr(fn, "__name__", "fn"))
+
+
+async def _atime_batch(fn: Callable[[], Awaitable[object]], loops: int) -> float:
     start = time.perf_counter()
     for _ in range(loops):
         await fn()
     return time.perf_counter() - start
 
 
-def _time_batch(fn: Callable, loops: int) -> float:
+def _time_batch(fn: Callable[[], object], loops: int) -> float:
     start = time.perf_counter()
     for _ in range(loops):
         fn()
@@ -114,7 +126,7 @@ async def atime_warm(
     while loops < max_loops and await _atime_batch(fn, loops) < min_time_s:
         loops *= 2
     values = [await _atime_batch(fn, loops) / loops for _ in range(repeats)]
-    return _result(name or getattr(fn, "__name__", "fn"), "warm", loops, values, seed)
+    return _result(_name(fn, name), "warm", loops, values, seed)
 
 
 def time_warm(
@@ -145,7 +157,7 @@ def time_warm(
     while loops < max_loops and _time_batch(fn, loops) < min_time_s:
         loops *= 2
     values = [_time_batch(fn, loops) / loops for _ in range(repeats)]
-    return _result(name or getattr(fn, "__name__", "fn"), "warm", loops, values, seed)
+    return _result(_name(fn, name), "warm", loops, values, seed)
 
 
 async def _call(f: Callable[[], object]) -> None:
@@ -171,7 +183,7 @@ async def atime_cold(
         start = time.perf_counter()
         await _call(fn)
         values.append(time.perf_counter() - start)
-    return _result(name or getattr(fn, "__name__", "fn"), "cold", 1, values, seed)
+    return _result(_name(fn, name), "cold", 1, values, seed)
 
 
 def time_cold(

@@ -10,7 +10,7 @@ import sys
 from hivepulse.errors import InputError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("hivebox", help="run the reference HiveBox service",
                                    description="The reference HiveBox service; see docs/hivebox.md.")
     sub = parser.add_subparsers(dest="hivebox_command", metavar="ACTION", required=True)
@@ -55,10 +55,3 @@ def run_serve(args: argparse.Namespace) -> int:
         sock.close()
     return 0
 
-
-if __name__ == "__main__":  # standalone: python -m hivepulse.commands.hivebox hivebox ...
-    import sys
-
-    from hivepulse.services import run_command
-
-    sys.exit(run_command(register))

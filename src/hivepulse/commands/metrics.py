@@ -54,7 +54,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--until",
         help="window end, exclusive (default: end of the UTC day of the latest deployment of --env)",
     )
-    win.add_argument("--env", default="production", help="environment to measure (default: production)")
+    win.add_argument(
+        "--env", default="production",
+        help="environment to measure, any letter case (default: production)",
+    )  # fmt: skip
     win.add_argument("--tz", default="UTC", help="IANA time zone for day and week boundaries (default: UTC)")
     win.add_argument(
         "--compare-previous",
@@ -98,8 +101,12 @@ def build_config(args: argparse.Namespace) -> MetricsConfig:
                          expected=f"a number of days from 0 to {MAX_GAP_DAYS}")
     if args.seed < 0:
         raise InputError("invalid --seed", value=args.seed, expected="a non-negative integer")
+    from hivepulse.model import normalize_name
+
+    if not str(args.env).strip():
+        raise InputError("invalid --env", value=args.env, expected="an environment name such as production")
     return MetricsConfig(
-        environment=args.env,
+        environment=normalize_name(str(args.env)),
         tz=args.tz,
         tier_edition=args.tier_edition,
         incident_max_gap=pd.Timedelta(days=args.incident_max_gap_days),
@@ -127,8 +134,13 @@ def resolve_window(args: argparse.Namespace, events: EventSet, environment: str)
         deps = events.deployments
         finished = deps.loc[(deps["environment"] == environment).fillna(False), "finished_at"].dropna()
         if finished.empty:
+            from hivepulse.model import other_environments
+
+            elsewhere = other_environments(events, environment)
             raise InputError(
-                f"no {environment!r} deployment to place the default window", expected="--since and --until"
+                f"no {environment!r} deployment to place the default window"
+                + (f" ({elsewhere})" if elsewhere else ""),
+                expected="--since and --until" + (", or --env naming one of those" if elsewhere else ""),
             )
         until = finished.max().floor("D") + pd.Timedelta(days=1)
     if since is None:
@@ -162,6 +174,11 @@ def run(args: argparse.Namespace) -> int:
         instant(args.until, "until")
     events = load_events(args)
     window = resolve_window(args, events, config.environment)
+    from hivepulse.model import other_environments
+
+    elsewhere = other_environments(events, config.environment)
+    if elsewhere is not None:  # an explicit window: a defined empty result, with the way out in its notes
+        events.notes.append(f"No {config.environment!r} deployment in the data: {elsewhere}.")
     length = window.until.to_pydatetime() - window.since.to_pydatetime()
     if length.days > MAX_WINDOW_DAYS or (
         args.compare_previous and window.since.to_pydatetime() - length < EARLIEST

@@ -13,13 +13,12 @@ import re
 import sys
 from pathlib import Path
 
-from hivepulse.bench.session import build_config
+from hivepulse.commands.targetflags import add_target_flags, target_options
 from hivepulse.errors import InputError
 from hivepulse.paths import locate, locate_output
-from hivepulse.sources.files import check_output_dir
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "profile",
         help="profile HiveBox with and without caching; write results.json and an HTML report",
@@ -39,23 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--run-id", metavar="ID", help="run directory name (default UTC timestamp)")
     parser.add_argument("--quick", action="store_true",
                         help="small smoke run: quick.yaml, at most 100 requests per scenario")
-    parser.add_argument("--target-url", metavar="URL", help="black-box target: load only, no restarts")
-    parser.add_argument("--target-cmd", metavar="TEMPLATE",
-                        help="start your service: placeholders {port} {opensensemap_url} {sensebox_ids} "
-                        "{valkey_url} {valkey_host} {valkey_port} {valkey_db} {memcached_url} {memcached_host} "
-                        "{memcached_port} {s3_url} {s3_endpoint} {s3_access_key} {s3_secret_key} {s3_region} "
-                        "{redirect_dir} {python} (see docs/profiling.md)")
-    parser.add_argument("--target-cwd", metavar="DIR", help="working directory of --target-cmd")
-    parser.add_argument("--target-env", metavar="K=V", action="append", default=[],
-                        help="extra environment for --target-cmd (repeatable; placeholders allowed in V)")
-    parser.add_argument("--target-path", metavar="PATH", help="endpoint to load (default /temperature)")
-    parser.add_argument("--target-ready", metavar="PATH", help="readiness path of a started target (default /)")
-    parser.add_argument("--target-ready-status", choices=["any", "2xx"],
-                        help="what counts as ready: any HTTP answer (default) or a 2xx")
-    parser.add_argument("--target-port", metavar="N", type=int,
-                        help="fixed port for a service that ignores {port} and PORT")
-    parser.add_argument("--target-start-timeout", metavar="S", type=float,
-                        help="seconds a started target may take to become ready (default 30)")
+    add_target_flags(parser)
     parser.add_argument("--baseline", metavar="RUN_ID",
                         help="compare with an earlier run in --output-dir (Mann-Whitney + minimum effect)")
     parser.add_argument("--pyspy", choices=["baseline", "all", "none"], default="baseline",
@@ -74,6 +57,8 @@ RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 def check_args(args: argparse.Namespace) -> None:
     """Reject out-of-range numbers, a run id that is not a plain directory name, an unusable --output-dir
     and a scenario file that is not UTF-8 text, before any server starts (InputError, exit 2)."""
+    from hivepulse.sources.files import check_output_dir
+
     if args.requests is not None and not 1 <= args.requests <= MAX_REQUESTS:
         raise InputError("invalid --requests", value=args.requests, expected=f"an integer from 1 to {MAX_REQUESTS}")
     if args.concurrency is not None and not 1 <= args.concurrency <= MAX_CONCURRENCY:
@@ -102,6 +87,7 @@ def check_args(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hivepulse.bench.runner import run as run_scenarios
+    from hivepulse.bench.session import build_config
 
     check_args(args)
 
@@ -111,10 +97,7 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(
         scenarios_file=args.scenarios, quick=args.quick, requests=args.requests, concurrency=args.concurrency,
         rate=args.rate, latency_profile=args.latency_profile, output_dir=args.output_dir,
-        target_url=args.target_url, target_cmd=args.target_cmd, target_cwd=args.target_cwd,
-        target_env=args.target_env, target_path=args.target_path, target_ready=args.target_ready,
-        target_ready_status=args.target_ready_status, target_port=args.target_port,
-        target_start_timeout=args.target_start_timeout, baseline=args.baseline, run_id=args.run_id, pyspy=args.pyspy,
+        **target_options(args), baseline=args.baseline, run_id=args.run_id, pyspy=args.pyspy,
         progress=not args.no_progress, log=None if args.no_progress else log,
     )
     results = run_scenarios(config)
@@ -129,9 +112,11 @@ def run(args: argparse.Namespace) -> int:
 
 def render_report(run_dir: Path, *, progress: bool = False) -> Path:
     """Execute the profiling notebook on ``run_dir`` and export ``profiling.html`` (no code) into it."""
+    from hivepulse.report.profiling.params import check_params
     from hivepulse.report.run import execute, export_html, find_notebook
 
     notebook = find_notebook("profiling.ipynb")
-    executed = execute(notebook, run_dir / "profiling.ipynb", {"results_dir": str(run_dir.resolve())},
-                       progress=progress)
+    params = {"results_dir": str(run_dir.resolve())}
+    check_params(params)  # the notebook's typed parameters, checked before a kernel starts
+    executed = execute(notebook, run_dir / "profiling.ipynb", params, progress=progress)
     return export_html(executed, run_dir / "profiling.html")

@@ -14,7 +14,7 @@ MAX_BOXES = 100_000
 """Largest --boxes catalogue."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("sensemap", help="openSenseMap replay server (serve, record)",
                                    description="openSenseMap replay server; see docs/sensemap.md.")
     sub = parser.add_subparsers(dest="sensemap_command", metavar="ACTION", required=True)
@@ -115,10 +115,3 @@ def run_record(args: argparse.Namespace) -> int:
     print(f"recorded {len(ids)} boxes to {out}")
     return 0
 
-
-if __name__ == "__main__":  # standalone: python -m hivepulse.commands.sensemap sensemap ...
-    import sys
-
-    from hivepulse.services import run_command
-
-    sys.exit(run_command(register))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import signal
 import threading
 
@@ -13,7 +14,7 @@ from hivepulse.errors import InputError
 DEFAULT_IDS = "5eba5fbad46fb8001b799786,5c21ff8f919bf8001adf2488,5ade1acf223bd80019a1011c"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("stack", help="start replay server, cache and HiveBox together")
     sub = parser.add_subparsers(dest="stack_command", metavar="ACTION", required=True)
     up = sub.add_parser("up", help="start everything, print the URLs, stay up until Ctrl-C")
@@ -68,18 +69,22 @@ def run_up(args: argparse.Namespace, stop_event: threading.Event | None = None) 
             lines.append(f"memcached            {redact_url(memcached.url)}")
         if args.s3:
             s3 = stack.enter_context(services.start_s3())
-            env.update(s3.extra["env"])
+            assert s3.s3 is not None
+            env.update(s3.s3.env())
             env["S3_BUCKET"] = "hivebox"
             lines.append(f"s3 (moto)            {s3.url}  bucket hivebox")
         hivebox = stack.enter_context(services.start_hivebox(env, port=args.hivebox_port))
         lines.append(f"hivebox              {hivebox.url}  (pid {hivebox.pid}; try {hivebox.url}/temperature)")
+        lines.append("admin endpoints      " + ("on: Authorization: Bearer $HIVEBOX_ADMIN_TOKEN" if
+                                                os.environ.get("HIVEBOX_ADMIN_TOKEN") else
+                                                "off (set HIVEBOX_ADMIN_TOKEN for /store and POST /_cache/clear)"))
         print("\n".join(lines), flush=True)
         print("press Ctrl-C to stop", flush=True)
         if stop_event is None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
             while not stop.wait(0.5):
-                process = hivebox.extra.get("process")
+                process = hivebox.process
                 if process is not None and process.poll() is not None:
                     print("hivebox exited; stopping the stack", flush=True)
                     break
@@ -88,10 +93,3 @@ def run_up(args: argparse.Namespace, stop_event: threading.Event | None = None) 
     print("stack stopped", flush=True)
     return 0
 
-
-if __name__ == "__main__":  # standalone: python -m hivepulse.commands.stack stack ...
-    import sys
-
-    from hivepulse.services import run_command
-
-    sys.exit(run_command(register))

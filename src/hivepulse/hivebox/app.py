@@ -2,15 +2,21 @@
 
 Run it with ``hivepulse hivebox serve`` (uvicorn, one worker). All routes are ``async def`` so they run on the
 event loop (visible to in-process profilers; no thread pool).
+
+Admin endpoints (``/store``, which writes to the bucket, and ``POST /_cache/clear``) are off unless
+``HIVEBOX_ADMIN_TOKEN`` is set; then a request needs ``Authorization: Bearer <token>`` (compared in constant
+time). Off: 403; a missing or wrong token: 401. ``/store`` answers 503 first when S3 is not configured.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from hivepulse.hivebox.config import HiveboxConfig
@@ -22,13 +28,31 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(data, status_code=status, media_type="application/json")
 
 
+ADMIN_OFF = ("admin endpoint off: set HIVEBOX_ADMIN_TOKEN and send 'Authorization: Bearer <token>' "
+             "(docs/hivebox.md)")
+
+
+def admin_refusal(config: HiveboxConfig, request: Request) -> Response | None:
+    """``None`` when ``request`` may use an admin endpoint, else the 403 (off) or 401 (bad token) answer."""
+    if not config.admin_token:
+        return _json({"detail": ADMIN_OFF}, 403)
+    given = request.headers.get("authorization", "")
+    scheme, _, token = given.partition(" ")
+    expected = config.admin_token.encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+        response = _json({"detail": "admin endpoint: missing or wrong bearer token"}, 401)
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    return None
+
+
 def create_app(config: HiveboxConfig | None = None, service: HiveboxService | None = None) -> FastAPI:
     """A HiveBox app for ``config`` (default: from the environment)."""
     if service is None:
         service = HiveboxService(config if config is not None else HiveboxConfig.from_env())
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.start()
         try:
             yield
@@ -62,11 +86,15 @@ def create_app(config: HiveboxConfig | None = None, service: HiveboxService | No
         return Response(service.metrics.render(), media_type=service.metrics.content_type)
 
     @app.api_route("/store", methods=["GET", "POST"])
-    async def store() -> Response:
-        """Write the current data to the S3 bucket; 503 if S3 is not configured, 502 if the write fails."""
+    async def store(request: Request) -> Response:
+        """Write the current data to the S3 bucket; 503 if S3 is not configured, 403/401 without the admin
+        token, 502 if the write fails."""
         if service.store_client is None:
             return _json({"detail": "S3 storage not configured: set S3_ENDPOINT, S3_ACCESS_KEY, "
                                     "S3_SECRET_KEY and S3_BUCKET"}, 503)
+        refused = admin_refusal(service.config, request)
+        if refused is not None:
+            return refused
         try:
             stored = await service.store()
         except Exception as exc:
@@ -75,8 +103,11 @@ def create_app(config: HiveboxConfig | None = None, service: HiveboxService | No
 
     if service.config.admin_endpoints:
         @app.post("/_cache/clear")
-        async def cache_clear() -> Response:
-            """Delete the cached snapshot so the next request is cold (profiling aid)."""
+        async def cache_clear(request: Request) -> Response:
+            """Delete the cached snapshot so the next request is cold (profiling aid; admin token)."""
+            refused = admin_refusal(service.config, request)
+            if refused is not None:
+                return refused
             await service.cache_clear()
             return _json({"cleared": True})
 

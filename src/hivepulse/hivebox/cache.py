@@ -69,7 +69,7 @@ class ValkeyCache(Cache):
     def __init__(self, url: str, timeout_s: float = 0.5) -> None:
         import valkey.asyncio as valkey_async
 
-        self.client = valkey_async.from_url(
+        self.client = valkey_async.from_url(  # type: ignore[no-untyped-call]
             url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry_on_timeout=False,
             retry=None, health_check_interval=0)
 

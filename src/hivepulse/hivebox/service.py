@@ -23,8 +23,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from hivepulse.hivebox.cache import Cache, make_cache
 from hivepulse.hivebox.config import HiveboxConfig
@@ -37,7 +36,7 @@ from hivepulse.hivebox.temperature import (
     temperature_status,
 )
 from hivepulse.hivebox.upstream import BoxResult, UpstreamClient, make_client
-from hivepulse.sensemap.boxes import format_timestamp
+from hivepulse.opensensemap import JsonObject, format_timestamp
 
 log = logging.getLogger("hivepulse.hivebox")
 
@@ -84,9 +83,9 @@ class TemperatureResult:
     snapshot: Snapshot
     now: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         used = [b.reading for b in self.per_box if b.reading is not None]
-        body: dict[str, Any] = {
+        body: JsonObject = {
             "average": self.average,
             "unit": "°C",
             "status": self.status,
@@ -114,14 +113,14 @@ class Readiness:
     too_many_unreachable: bool
     data_age_s: float | None
     data_too_old: bool
-    details: dict[str, Any] = field(default_factory=dict)
+    max_age_s: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "ready": self.ready, "boxes_configured": self.boxes_configured,
             "boxes_unreachable": self.boxes_unreachable, "too_many_unreachable": self.too_many_unreachable,
             "data_age_s": None if self.data_age_s is None else round(self.data_age_s, 3),
-            "data_too_old": self.data_too_old, **self.details,
+            "data_too_old": self.data_too_old, "max_age_s": self.max_age_s,
         }
 
 
@@ -137,7 +136,7 @@ class HiveboxService:
         self.metrics.info.info({"version": config.version, "cache": config.cache, "client": config.client,
                                 "single_flight": config.single_flight})
         self.client = client if client is not None else make_client(
-            config.client, config.api_url, config.upstream_timeout_s, self._observe_box)
+            config.client, config.api_url, config.upstream_timeout_s, self._observe_box, config.upstream_max_bytes)
         self.store_client = S3Store(config.s3) if config.s3 else None
         digest = hashlib.sha1((config.api_url + "|" + ",".join(config.box_ids)).encode()).hexdigest()[:16]
         self.cache_key = f"hivebox:v1:snapshot:{digest}"
@@ -204,7 +203,7 @@ class HiveboxService:
             return None
         try:
             snapshot = Snapshot.from_bytes(raw)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             self.metrics.cache_errors.labels(backend, "get").inc()
             self.metrics.cache_misses.labels(backend).inc()
             return None
@@ -299,7 +298,7 @@ class HiveboxService:
         age = None if self.last_usable is None else max(0.0, now - self.last_usable.fetched_at)
         cond_b = age is None or age > self.config.ready_max_age_s
         return Readiness(not (cond_a and cond_b), configured, unreachable, cond_a, age, cond_b,
-                         {"max_age_s": self.config.ready_max_age_s})
+                         self.config.ready_max_age_s)
 
     async def store(self) -> StoredObject:
         """Write the current snapshot and its temperature result to S3 (raises if S3 is not configured)."""

@@ -1,6 +1,7 @@
 """``/store``: write the current data as one JSON object to an S3-compatible bucket (MinIO client).
 
-Object name: ``<S3_PREFIX>temperature-<UTC YYYYmmddTHHMMSS.fffZ>.json`` (default prefix ``hivebox/``).
+Object name: ``<S3_PREFIX>temperature-<UTC YYYYmmddTHHMMSS.fffZ>-<uuid4 hex>.json`` (default prefix
+``hivebox/``): sortable by time and unique, so concurrent stores never overwrite each other.
 The bucket is created on first use if missing. The client runs in a worker thread (the ``minio`` client is
 synchronous). Keys come from the environment only and are never logged or returned.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from hivepulse.hivebox.config import S3Settings
+from hivepulse.opensensemap import JsonObject
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,9 @@ class S3Store:
     def object_name(self, when: float) -> str:
         moment = datetime.fromtimestamp(when, tz=UTC)
         stamp = moment.strftime("%Y%m%dT%H%M%S.") + f"{moment.microsecond // 1000:03d}Z"
-        return f"{self.settings.prefix}temperature-{stamp}.json"
+        return f"{self.settings.prefix}temperature-{stamp}-{uuid.uuid4().hex}.json"
 
-    def put_document_sync(self, document: dict[str, Any], when: float) -> StoredObject:
+    def put_document_sync(self, document: JsonObject, when: float) -> StoredObject:
         """Blocking put (creates the bucket if needed)."""
         bucket = self.settings.bucket
         if not self._bucket_checked:
@@ -55,6 +57,6 @@ class S3Store:
                                content_type="application/json")
         return StoredObject(bucket, name, len(body))
 
-    async def put_document(self, document: dict[str, Any], when: float) -> StoredObject:
+    async def put_document(self, document: JsonObject, when: float) -> StoredObject:
         """Put without blocking the event loop."""
         return await asyncio.to_thread(self.put_document_sync, document, when)

@@ -6,7 +6,10 @@ Rules (docs/hivebox.md repeats them):
    ``Temperatur`` exactly (case-sensitive). ``Bodentemperatur``, ``Taupunkt`` or ``temperature`` do not count,
    even with unit ``°C``. A candidate whose ``unit`` is present and is not ``°C`` is skipped.
 2. Its ``lastMeasurement`` must be an object with a numeric ``value`` (string or number, finite) and an
-   RFC 3339 ``createdAt``.
+   RFC 3339 ``createdAt``. The value must be plausible for air temperature on Earth:
+   ``PLAUSIBLE_MIN_C <= value <= PLAUSIBLE_MAX_C`` (-100 to +100 °C; the records are -89.2 °C and +56.7 °C,
+   and the sensors senseBoxes use measure -40 to +85 °C), anything else is a sensor fault or hostile data and
+   is skipped as ``invalid_value`` (this also keeps the average finite: no ``1.7e308`` can overflow it).
 3. Age = request time - ``createdAt`` (seconds). A reading counts if ``-300 <= age <= max_age_s``
    (default 3600): exactly one hour old counts, one millisecond more does not; up to 5 minutes in the
    future is tolerated as clock skew.
@@ -24,11 +27,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hivepulse.sensemap.boxes import parse_timestamp
+from hivepulse.opensensemap import (
+    CELSIUS,
+    FUTURE_TOLERANCE_S,
+    MAX_READING_AGE_S,
+    TEMPERATURE_TITLE,
+    is_temperature_sensor,
+    parse_timestamp,
+)
 
-TEMPERATURE_TITLE = "Temperatur"
-CELSIUS = "°C"
-FUTURE_TOLERANCE_S = 300.0
+__all__ = ["CELSIUS", "FUTURE_TOLERANCE_S", "PLAUSIBLE_MAX_C", "PLAUSIBLE_MIN_C", "TEMPERATURE_TITLE",
+           "BoxTemperature", "Reading",
+           "average_temperature", "parse_temperature", "temperature_status"]
+
+PLAUSIBLE_MIN_C = -100.0
+PLAUSIBLE_MAX_C = 100.0
 COLD_BELOW = 10.0
 HOT_ABOVE = 36.0
 
@@ -57,11 +70,13 @@ class BoxTemperature:
 
 
 def parse_temperature(box_id: str, box: Mapping[str, Any] | None, now: float,
-                      max_age_s: float = 3600.0) -> BoxTemperature:
+                      max_age_s: float = MAX_READING_AGE_S) -> BoxTemperature:
     """Apply rules 1-4 to one ``GET /boxes/{id}`` document at epoch time ``now``."""
     if box is None:
         return BoxTemperature(box_id, None, "unreachable")
-    sensors = box.get("sensors") or []
+    sensors = box.get("sensors")
+    if not isinstance(sensors, list):
+        sensors = []
     best: Reading | None = None
     reason = "no_sensor"
     rank = {"no_sensor": 0, "wrong_unit": 1, "no_measurement": 2, "invalid_value": 3, "future": 4, "stale": 5}
@@ -72,8 +87,7 @@ def parse_temperature(box_id: str, box: Mapping[str, Any] | None, now: float,
     for sensor in sensors:
         if not isinstance(sensor, Mapping):
             continue
-        title = sensor.get("title")
-        if not isinstance(title, str) or title.strip() != TEMPERATURE_TITLE:
+        if not is_temperature_sensor(sensor):
             continue
         unit = sensor.get("unit")
         if unit is not None and str(unit).strip() != CELSIUS:
@@ -84,12 +98,15 @@ def parse_temperature(box_id: str, box: Mapping[str, Any] | None, now: float,
             reason = worse("no_measurement")
             continue
         try:
-            value = float(measurement["value"])
+            raw = measurement["value"]
+            if isinstance(raw, bool):
+                raise TypeError("a boolean is not a reading")
+            value = float(raw)
             created = parse_timestamp(str(measurement["createdAt"]))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             reason = worse("invalid_value")
             continue
-        if not math.isfinite(value):
+        if not (math.isfinite(value) and PLAUSIBLE_MIN_C <= value <= PLAUSIBLE_MAX_C):
             reason = worse("invalid_value")
             continue
         age = now - created

@@ -10,21 +10,32 @@
 
 Every box request goes through :func:`fetch_box`, which never raises: failures become a
 :class:`BoxResult` with ``ok=False`` and an ``error`` kind (``timeout``, ``connect``, ``http_<status>``,
-``invalid_json``, ``transport``).
+``too_large``, ``invalid_encoding``, ``invalid_json``, ``transport``). A request is bounded in time and memory:
+a total deadline of ``HIVEBOX_UPSTREAM_TIMEOUT`` seconds from connect to the last body byte (httpx's own
+timeouts bound each connect/read/write only, so a server sending one byte a second would otherwise hold it for
+minutes), and at most ``HIVEBOX_UPSTREAM_MAX_BYTES`` of body, before and after decompression
+(:mod:`hivepulse.hivebox.body`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
+
+from hivepulse.hivebox.body import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_BODY_BYTES,
+    BodyRefused,
+    BoundedBody,
+    parse_json_object,
+)
+from hivepulse.opensensemap import JsonObject
 
 Observer = Callable[["BoxResult"], None]
 
@@ -36,40 +47,53 @@ class BoxResult:
     box_id: str
     ok: bool
     status: int | None
-    data: dict[str, Any] | None
+    data: JsonObject | None
     error: str | None
     latency_s: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"ok": self.ok, "status": self.status, "data": self.data, "error": self.error,
                 "latency_s": self.latency_s}
 
     @classmethod
-    def from_dict(cls, box_id: str, item: dict[str, Any]) -> BoxResult:
+    def from_dict(cls, box_id: str, item: JsonObject) -> BoxResult:
         return cls(box_id, bool(item["ok"]), item.get("status"), item.get("data"), item.get("error"),
                    float(item.get("latency_s", 0.0)))
 
 
-async def fetch_box(client: httpx.AsyncClient, base_url: str, box_id: str) -> BoxResult:
-    """GET one box; never raises (see module docstring for the error kinds)."""
+async def fetch_box(client: httpx.AsyncClient, base_url: str, box_id: str, *,
+                    max_bytes: int = DEFAULT_MAX_BODY_BYTES, deadline_s: float | None = None) -> BoxResult:
+    """GET one box within ``deadline_s`` seconds in total (``None``: only the client's own timeouts) and
+    ``max_bytes`` of body; never raises (see the module docstring for the error kinds)."""
     started = time.perf_counter()
+
+    def failed(error: str, status: int | None = None) -> BoxResult:
+        return BoxResult(box_id, False, status, None, error, time.perf_counter() - started)
+
     try:
-        response = await client.get(f"{base_url}/boxes/{box_id}")
-    except httpx.TimeoutException:
-        return BoxResult(box_id, False, None, None, "timeout", time.perf_counter() - started)
+        async with asyncio.timeout(deadline_s):
+            async with client.stream("GET", f"{base_url}/boxes/{box_id}",
+                                     headers={"Accept-Encoding": ACCEPT_ENCODING}) as response:
+                if response.status_code != 200:
+                    return failed(f"http_{response.status_code}", response.status_code)
+                body = BoundedBody(response.headers.get("content-encoding"), max_bytes,
+                                   response.headers.get("content-length"))
+                async for chunk in response.aiter_raw():
+                    body.feed(chunk)
+                raw = body.finish()
+    except (TimeoutError, httpx.TimeoutException):
+        return failed("timeout")
     except httpx.ConnectError:
-        return BoxResult(box_id, False, None, None, "connect", time.perf_counter() - started)
+        return failed("connect")
     except httpx.HTTPError:
-        return BoxResult(box_id, False, None, None, "transport", time.perf_counter() - started)
+        return failed("transport")
+    except BodyRefused as refused:
+        return failed(refused.kind, 200)
     elapsed = time.perf_counter() - started
-    if response.status_code != 200:
-        return BoxResult(box_id, False, response.status_code, None, f"http_{response.status_code}", elapsed)
     try:
-        data = json.loads(response.content)
-    except ValueError:
-        return BoxResult(box_id, False, 200, None, "invalid_json", elapsed)
-    if not isinstance(data, dict):
-        return BoxResult(box_id, False, 200, None, "invalid_json", elapsed)
+        data = parse_json_object(raw)
+    except BodyRefused as refused:
+        return BoxResult(box_id, False, 200, None, refused.kind, elapsed)
     return BoxResult(box_id, True, 200, data, None, elapsed)
 
 
@@ -78,10 +102,17 @@ class UpstreamClient:
 
     name = "base"
 
-    def __init__(self, base_url: str, timeout_s: float = 10.0, observer: Observer | None = None) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 10.0, observer: Observer | None = None,
+                 max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
         self.timeout = httpx.Timeout(timeout_s)
         self.observer = observer
+        self.max_bytes = max_bytes
+
+    async def fetch(self, client: httpx.AsyncClient, box_id: str) -> BoxResult:
+        """One bounded box request (total deadline ``timeout_s``, body cap ``max_bytes``)."""
+        return await fetch_box(client, self.base_url, box_id, max_bytes=self.max_bytes, deadline_s=self.timeout_s)
 
     def _seen(self, result: BoxResult) -> BoxResult:
         if self.observer is not None:
@@ -110,7 +141,7 @@ class NaiveClient(UpstreamClient):
         results = []
         for box_id in box_ids:
             async with httpx.AsyncClient(timeout=self.timeout, verify=_ssl_context()) as client:
-                results.append(self._seen(await fetch_box(client, self.base_url, box_id)))
+                results.append(self._seen(await self.fetch(client, box_id)))
         return results
 
 
@@ -119,15 +150,16 @@ class PooledClient(UpstreamClient):
 
     name = "pooled"
 
-    def __init__(self, base_url: str, timeout_s: float = 10.0, observer: Observer | None = None) -> None:
-        super().__init__(base_url, timeout_s, observer)
+    def __init__(self, base_url: str, timeout_s: float = 10.0, observer: Observer | None = None,
+                 max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        super().__init__(base_url, timeout_s, observer, max_bytes)
         self.client = httpx.AsyncClient(
             timeout=self.timeout, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
 
     async def fetch_all_boxes(self, box_ids: Sequence[str]) -> list[BoxResult]:
         results = []
         for box_id in box_ids:
-            results.append(self._seen(await fetch_box(self.client, self.base_url, box_id)))
+            results.append(self._seen(await self.fetch(self.client, box_id)))
         return results
 
     async def aclose(self) -> None:
@@ -140,7 +172,7 @@ class ConcurrentClient(PooledClient):
     name = "concurrent"
 
     async def fetch_all_boxes(self, box_ids: Sequence[str]) -> list[BoxResult]:
-        results = await asyncio.gather(*(fetch_box(self.client, self.base_url, b) for b in box_ids))
+        results = await asyncio.gather(*(self.fetch(self.client, b) for b in box_ids))
         return [self._seen(r) for r in results]
 
 
@@ -150,6 +182,6 @@ CLIENT_TYPES: dict[str, type[UpstreamClient]] = {
 
 
 def make_client(kind: str, base_url: str, timeout_s: float = 10.0,
-                observer: Observer | None = None) -> UpstreamClient:
+                observer: Observer | None = None, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> UpstreamClient:
     """The client named ``kind`` (``naive``, ``pooled`` or ``concurrent``)."""
-    return CLIENT_TYPES[kind](base_url, timeout_s, observer)
+    return CLIENT_TYPES[kind](base_url, timeout_s, observer, max_bytes)

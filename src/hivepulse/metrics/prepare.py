@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hivepulse.errors import InputError
 from hivepulse.metrics.config import MetricsConfig
-from hivepulse.model import EventSet
+from hivepulse.model import EventSet, check_integrity
 
 FAILURE_REASONS = ("incident", "rollback", "status", "unplanned_fix")
 """Why a deployment counts as failed (sorted; joined with ';' in ``failure_reasons``)."""
@@ -74,9 +73,7 @@ def prepare(events: EventSet, config: MetricsConfig) -> Prepared:
     deps = deps.reset_index(drop=True)
     n = len(deps)
     ids = pd.Index(deps["deployment_id"].astype(object))
-    if not ids.is_unique:
-        dup = ids[ids.duplicated()][0]
-        raise InputError("duplicate deployment_id", column="deployment_id", value=dup, expected="unique ids")
+    check_integrity(events)  # the model's rules (duplicate ids, time order, references), located by table and row
     finished = naive(deps["finished_at"])
     status = deps["status"].astype(object)
     success = as_bool(status == "success")

@@ -12,8 +12,8 @@ Three tables, as pandas DataFrames with fixed column names and dtypes; every tim
 - :mod:`~hivepulse.model.events`: :class:`EventSet`, :func:`event_set`, :func:`coerce`.
 """
 
-from hivepulse.model.convert import format_timestamp, format_utc, parse_timestamp, to_utc
-from hivepulse.model.events import EventSet, coerce, event_set
+from hivepulse.model.convert import format_timestamp, format_utc, normalize_name, parse_timestamp, to_utc
+from hivepulse.model.events import EventSet, coerce, environment_counts, event_set, other_environments
 from hivepulse.model.integrity import Problem, check_integrity, integrity_problems
 from hivepulse.model.schema import (
     BOOL,
@@ -56,10 +56,13 @@ __all__ = [
     "column_names",
     "columns",
     "empty",
+    "environment_counts",
     "event_set",
     "format_timestamp",
     "format_utc",
     "integrity_problems",
+    "normalize_name",
+    "other_environments",
     "parse_timestamp",
     "required_columns",
     "to_utc",

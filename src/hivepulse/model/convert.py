@@ -4,7 +4,8 @@ Every reader of event data (CSV, JSON and JSONL event files, the git source's de
 to come) hands its cells to these functions as stripped strings (``""`` = empty), so one value gets one answer
 everywhere. The rules (``docs/data-model.md``, "Values" and "Timestamps"):
 
-- **str**: any text; empty = missing.
+- **str**: any text; empty = missing. A name column (``environment``) is compared without letter case and
+  stored in lower case (``PRODUCTION`` -> ``production``; :func:`normalize_name`).
 - **enum** (``status``, ``kind``): matched without regard to letter case and stored lowercase
   (``Success`` -> ``success``).
 - **bool** (``first_deployment``): ``true``, ``false``, ``1``, ``0`` in any letter case.
@@ -57,6 +58,14 @@ class Converted:
     naive: int = 0
 
 
+def normalize_name(text: str) -> str:
+    """A name compared without letter case (an environment): stripped, in lower case (``str.lower``).
+
+    Every path that reads an environment name (event files, the deployments file, tag patterns, ``--env``,
+    ``--deploy-env``) calls this, so ``PRODUCTION``, ``Production`` and ``production`` are one environment."""
+    return text.strip().lower()
+
+
 def describe(col: Column) -> str:
     """What a valid value of ``col`` looks like (the "expected" part of an error)."""
     return {
@@ -77,6 +86,8 @@ def convert(col: Column, values: np.ndarray, empty: np.ndarray, *, assume_utc: b
     """Convert the stripped text ``values`` (object array; ``empty`` marks ``""``) to ``col``'s dtype."""
     if col.type == "str":
         cleaned = values.copy()
+        if col.lower:
+            cleaned = np.array([normalize_name(v) for v in values], dtype=object)
         cleaned[empty] = None
         return Converted(pd.Series(cleaned, dtype=STRING))
     if col.type == "enum":
@@ -125,14 +136,18 @@ def _int(col: Column, values: np.ndarray, empty: np.ndarray) -> Converted:
 
 
 def _datetime(col: Column, values: np.ndarray, empty: np.ndarray, *, assume_utc: bool) -> Converted:
-    if any(v[-1:] == "z" for v in values):  # RFC 3339 allows a lowercase "z": read it as "Z"
+    if empty.all():  # an empty column (e.g. pr_opened_at of a git export): nothing to parse
+        return Converted(pd.Series(pd.DatetimeIndex(np.full(len(values), np.datetime64("NaT", "ns"))).tz_localize("UTC")))
+    if "z\n" in "\n".join(values) + "\n":  # RFC 3339 allows a lowercase "z": read it as "Z"
         values = np.array([v[:-1] + "Z" if v[-1:] == "z" else v for v in values], dtype=object)
     parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=True, errors="coerce")
     problems: list[BadValue] = []
     unparsable = first(~empty & parsed.isna().to_numpy())
     if unparsable is not None:
         problems.append(BadValue(unparsable, "unparsable timestamp", describe(col) + " or 2026-05-04 11:30:00+02:00"))
-    out_of_range = first((parsed.notna() & ((parsed < TS_MIN) | (parsed > TS_MAX))).to_numpy())
+    out_of_range = None  # pandas parses beyond the nanosecond range with a coarser unit only
+    if parsed.dtype != UTC_DTYPE:
+        out_of_range = first((parsed.notna() & ((parsed < TS_MIN) | (parsed > TS_MAX))).to_numpy())
     if out_of_range is not None:
         problems.append(BadValue(out_of_range, "timestamp out of range", "a time between 1677-09-22 and 2262-04-11"))
     # only values that parse can be "without offset"; an epoch number or free text is "unparsable"
@@ -213,15 +228,17 @@ def format_utc(series: pd.Series) -> np.ndarray:
     """Timestamps as ``YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z`` strings in UTC; '' for NaT."""
     values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     missing = np.isnat(values)
+    out = np.empty(len(values), dtype=object)
+    if missing.all():
+        out[:] = ""
+        return out
     seconds = values.astype("datetime64[s]")
     fraction = (values - seconds.astype("datetime64[ns]")).astype(np.int64)
-    base = np.datetime_as_string(seconds, unit="s").astype(object)
-    out = np.empty(len(values), dtype=object)
-    out[:] = [b + "Z" for b in base]
+    out[:] = np.datetime_as_string(seconds, unit="s", timezone="UTC")  # "...T09:30:00Z"
     for i in np.flatnonzero((fraction != 0) & ~missing):
         ns = int(fraction[i])
         digits = 3 if ns % 1_000_000 == 0 else 6 if ns % 1000 == 0 else 9
-        out[i] = f"{base[i]}.{str(ns).zfill(9)[:digits]}Z"
+        out[i] = f"{out[i][:-1]}.{str(ns).zfill(9)[:digits]}Z"
     out[missing] = ""
     return out
 

@@ -67,3 +67,20 @@ def event_set(
         source=source,
         notes=list(notes or []),
     )
+
+
+def environment_counts(events: EventSet) -> dict[str, int]:
+    """Deployments per environment (names in lower case, as every reader stores them), most first."""
+    counts = events.deployments["environment"].dropna().astype(str).value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
+def other_environments(events: EventSet, environment: str, flag: str = "--env") -> str | None:
+    """When ``environment`` has no deployment but others have: the sentence naming them and the flag that
+    selects one (``deployments exist only in 'test' (5); measure them with --env test``); None otherwise."""
+    counts = environment_counts(events)
+    if not counts or environment in counts:
+        return None
+    shown = ", ".join(f"{name!r} ({n})" for name, n in list(counts.items())[:5])
+    best = next(iter(counts))
+    return f"deployments exist only in {shown}; measure them with {flag} {best}"

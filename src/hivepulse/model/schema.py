@@ -40,6 +40,9 @@ class Column:
     required: bool = False
     choices: tuple[str, ...] = ()
     description: str = ""
+    lower: bool = False
+    """Values are names compared without letter case: every reader stores them in lower case
+    (:func:`hivepulse.model.convert.normalize_name`), e.g. ``PRODUCTION`` -> ``production``."""
 
     @property
     def dtype(self) -> object:
@@ -52,7 +55,8 @@ DEPLOYMENT_KINDS = ("planned", "unplanned")
 SCHEMA: dict[TableName, tuple[Column, ...]] = {
     "deployments": (
         Column("deployment_id", "str", True, description="unique id of the deployment attempt"),
-        Column("environment", "str", True, description="target environment, e.g. production"),
+        Column("environment", "str", True, description="target environment, e.g. production (any letter case; "
+               "stored in lower case)", lower=True),
         Column("finished_at", "datetime", True, description="when the deployment finished (UTC)"),
         Column("status", "enum", True, DEPLOYMENT_STATUSES, "outcome of the attempt"),
         Column("started_at", "datetime", description="when the deployment started"),
@@ -86,7 +90,8 @@ SCHEMA: dict[TableName, tuple[Column, ...]] = {
         Column("resolved_at", "datetime", description="when it was resolved; empty if open"),
         Column("deployment_id", "str", description="deployment that caused it, if known"),
         Column("severity", "str", description="free text, e.g. sev1"),
-        Column("environment", "str", description="environment affected (default production)"),
+        Column("environment", "str", description="environment affected (default production; any letter case, "
+               "stored in lower case)", lower=True),
     ),
 }
 
@@ -140,6 +145,14 @@ def all_na(col: Column, n: int, index: pd.Index | None = None) -> pd.Series:
     return pd.Series(pd.array(np.full(n, None, dtype=object), dtype=STRING), index=index)
 
 
+def lower_names(series: pd.Series) -> pd.Series:
+    """A string column of names in lower case (missing values stay missing); unchanged when already lower."""
+    values = series.dropna()
+    if values.empty or all(v == v.lower() for v in values.astype(str).unique()):
+        return series
+    return series.str.lower().astype(STRING)
+
+
 def complete(table: TableName, typed: dict[str, pd.Series], n: int) -> pd.DataFrame:
     """The canonical frame of ``table`` from already typed columns (any subset): absent optional columns are
     added all-missing, and the deployment defaults applied (empty ``kind`` = planned, empty
@@ -148,6 +161,9 @@ def complete(table: TableName, typed: dict[str, pd.Series], n: int) -> pd.DataFr
     for col in SCHEMA[table]:
         series = typed.get(col.name)
         out[col.name] = all_na(col, n) if series is None else series.reset_index(drop=True)
+    for col in SCHEMA[table]:
+        if col.lower:
+            out[col.name] = lower_names(out[col.name])
     result = pd.DataFrame(out)
     if table == "deployments":
         result["kind"] = result["kind"].fillna("planned")

@@ -82,6 +82,9 @@ class Validated:
     columns: dict[str, pd.Series] = field(default_factory=dict)
     problem: Problem | None = None
     naive: int = 0
+    lowered: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """Name columns (``Column.lower``) whose values were not in lower case: column -> (how many values, the
+    first one as written)."""
 
 
 def validate_cells(spec: TableSpec, cells: Mapping[str, np.ndarray], *, assume_utc: bool = False) -> Validated:
@@ -93,6 +96,7 @@ def validate_cells(spec: TableSpec, cells: Mapping[str, np.ndarray], *, assume_u
     found: list[tuple[int, int, Problem]] = []
     out: dict[str, pd.Series] = {}
     naive_total = 0
+    lowered: dict[str, tuple[int, str]] = {}
     rules = {r.column: r for r in spec.rules}
     for order, col in enumerate(spec.columns):
         if col.name not in cells:
@@ -114,6 +118,10 @@ def validate_cells(spec: TableSpec, cells: Mapping[str, np.ndarray], *, assume_u
             if i is not None:
                 found.append((i, order, Problem(table, i, col.name, rule.reason, values[i], rule.expected)))
         out[col.name] = result.series
+        if col.lower:
+            changed = [v for v in values if v != v.lower()]
+            if changed:
+                lowered[col.name] = (len(changed), changed[0])
     if found:
         return Validated(problem=min(found, key=lambda f: (f[0], f[1]))[2])
-    return Validated(out, None, naive_total)
+    return Validated(out, None, naive_total, lowered)

@@ -3,7 +3,11 @@
 Used by ``hivepulse retro`` (and later ``hivepulse profile``). A failing cell raises
 :class:`NotebookFailed` naming the cell (index, execution count and first source line) and the executed
 notebook, which is kept for debugging; a :class:`hivepulse.errors.InputError` raised inside the notebook keeps
-its exit status 2.
+its exit status 2, a :class:`hivepulse.errors.NoDataError` its exit status 5.
+
+papermill rewrites its output notebook after every cell (not atomically), so ``hivepulse retro`` points it at
+a file in its private run folder and copies the result into the workspace atomically
+(:func:`hivepulse.retro.workspace.keep_file`): a kept ``runs/*.ipynb`` is never truncated.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hivepulse.errors import InputError, ServiceError
+from hivepulse.errors import InputError, NoDataError, ServiceError
 from hivepulse.fsio import atomic_write_text
 
 KERNEL = "python3"
@@ -33,6 +37,14 @@ class NotebookFailed(ServiceError):
 
 class NotebookInputError(InputError):
     """A notebook cell rejected its input (exit 2); carries the kept executed notebook's path."""
+
+    def __init__(self, message: str, *, output_path: Path) -> None:
+        super().__init__(message)
+        self.output_path = output_path
+
+
+class NotebookNoData(NoDataError):
+    """A notebook cell found nothing to measure (exit 5); carries the kept executed notebook's path."""
 
     def __init__(self, message: str, *, output_path: Path) -> None:
         super().__init__(message)
@@ -69,19 +81,25 @@ def execute(
     kernel_name: str = KERNEL,
     progress: bool = True,
     start_timeout: int = 120,
+    env: Mapping[str, str] | None = None,
+    kept_as: str | Path | None = None,
 ) -> Path:
     """Execute ``notebook`` with ``parameters`` into ``output`` (papermill); returns ``output``.
 
     On a failing cell raises :class:`NotebookFailed` (or :class:`NotebookInputError` when the cell raised a
-    hivepulse ``InputError``) naming the cell; ``output`` is kept with the error in it.
+    hivepulse ``InputError``, :class:`NotebookNoData` for a ``NoDataError``) naming the cell; ``output`` is
+    kept with the error in it, and messages name ``kept_as`` (default ``output``: where the caller keeps it).
+    ``env``: environment variables for the kernel (set while it starts).
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     out = Path(output)
+    shown = Path(kept_as) if kept_as is not None else out
     out.parent.mkdir(parents=True, exist_ok=True)
-    env_backup = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "Agg"
+    variables = {"MPLBACKEND": "Agg", **(env or {})}
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
         pm.execute_notebook(
             str(notebook),
@@ -98,9 +116,12 @@ def execute(
         where = f"cell {err.cell_index} (In [{err.exec_count}]: {line})"
         evalue = str(err.evalue).splitlines()[0] if err.evalue else ""
         if err.ename in ("InputError", "NotebookInputError"):
-            raise NotebookInputError(f"{evalue} [{where}; executed notebook kept: {out}]", output_path=out) from None
+            raise NotebookInputError(f"{evalue} [{where}; executed notebook kept: {shown}]",
+                                     output_path=out) from None
+        if err.ename in ("NoDataError", "NotebookNoData"):
+            raise NotebookNoData(f"{evalue} [{where}; executed notebook kept: {shown}]", output_path=out) from None
         raise NotebookFailed(
-            f"{where} failed: {err.ename}: {evalue}; executed notebook kept: {out}",
+            f"{where} failed: {err.ename}: {evalue}; executed notebook kept: {shown}",
             cell_index=err.cell_index,
             output_path=out,
             ename=err.ename,
@@ -108,16 +129,17 @@ def execute(
     except Exception as err:  # kernel died, could not start, ...
         raise NotebookFailed(
             f"notebook run failed: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}; "
-            f"executed notebook (if any) kept: {out}",
+            f"executed notebook (if any) kept: {shown}",
             cell_index=None,
             output_path=out,
             ename=type(err).__name__,
         ) from None
     finally:
-        if env_backup is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = env_backup
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return out
 
 

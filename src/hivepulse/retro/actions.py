@@ -18,10 +18,12 @@ from typing import Any
 
 from hivepulse.metrics.results import JSONObject, round_float
 from hivepulse.metrics.tiers import next_tier_cutoff
+from hivepulse.retro.boardlink import BoardLink
 from hivepulse.retro.catalog import TARGET_RULES, CatalogEntry, TargetRule, load_catalog
 from hivepulse.retro.facts import Measurement, Signal
 from hivepulse.retro.fmt import fmt_value
 from hivepulse.retro.rice import VOTE_WEIGHT, rice
+from hivepulse.textsafe import csv_cell
 from hivepulse.vocabulary import direction
 
 CSV_FIELDS = (
@@ -30,10 +32,6 @@ CSV_FIELDS = (
     "score", "carried_from", "carry_count",
 )
 _FINDING_KEYS = ("measurement", "scenario", "threshold", "better")
-
-
-def _positive(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 @dataclass(frozen=True)
@@ -48,10 +46,6 @@ class ItemDetails:
     threshold: float | None = None
     better: str | None = None
     unmeasured: int | None = None
-    github_issue: int | None = None
-    """The GitHub issue of the item on the team's board (``hivepulse actions sync``), when it has one."""
-    github_assigned: bool | None = None
-    """Whether that issue has an assignee (never who: blameless)."""
 
     @classmethod
     def from_dict(cls, data: object) -> ItemDetails:
@@ -65,8 +59,6 @@ class ItemDetails:
             threshold=data.get("threshold"),
             better=str(data["better"]) if data.get("better") else None,
             unmeasured=int(unmeasured) if isinstance(unmeasured, int) and not isinstance(unmeasured, bool) else None,
-            github_issue=_positive(data.get("github_issue")),
-            github_assigned=data["github_assigned"] if isinstance(data.get("github_assigned"), bool) else None,
         )
 
     def to_dict(self) -> JSONObject:
@@ -76,10 +68,6 @@ class ItemDetails:
                        better=self.better)
         if self.unmeasured is not None:
             out["unmeasured"] = self.unmeasured
-        if self.github_issue is not None:
-            out["github_issue"] = self.github_issue
-        if self.github_assigned is not None:
-            out["github_assigned"] = self.github_assigned
         return out
 
 
@@ -90,7 +78,8 @@ class ActionItem:
     ``baseline`` and ``target`` are in the unit of ``watch`` (hours, fraction, deployments per week, count);
     ``comparator`` is one of ``<``, ``<=``, ``>=``, ``>`` or ``measurable``; ``due`` is the next retro date
     (ISO); ``owner`` is the catalog entry's ``owner`` (a role or a team; empty until the team sets one), shown
-    through :attr:`owner_text`.
+    through :attr:`owner_text`. ``board``: its GitHub issue as ``hivepulse actions sync`` last read it
+    (:mod:`hivepulse.retro.boardlink`; absent until a sync, and then only written when set).
     """
 
     id: str
@@ -118,11 +107,22 @@ class ActionItem:
     carry_count: int = 0
     stage: str | None = None
     details: ItemDetails = field(default_factory=ItemDetails)
+    board: BoardLink | None = None
 
     def to_dict(self) -> JSONObject:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["details"] = self.details.to_dict()
+        if self.board is None:  # records and ledgers without a board link stay byte-identical
+            del out["board"]
+        else:
+            out["board"] = self.board.to_dict()
         return out
+
+    @property
+    def owner_text(self) -> str:
+        """The owner column: ``owner``, else ``assigned on GitHub (#12)`` when the item's issue is assigned
+        (never who), else empty."""
+        return self.owner or (self.board.owner_text if self.board is not None else "")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ActionItem:
@@ -130,17 +130,8 @@ class ActionItem:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["details"] = ItemDetails.from_dict(data.get("details"))
+        values["board"] = BoardLink.from_dict(data.get("board"))
         return cls(**values)
-
-    @property
-    def owner_text(self) -> str:
-        """Who takes the item, as every output shows it: the catalog's ``owner`` (a role or a team), else
-        ``assigned on GitHub (#N)`` when its board issue has an assignee (never the login), else ``""``."""
-        if self.owner:
-            return self.owner
-        if self.details.github_issue is not None and self.details.github_assigned:
-            return f"assigned on GitHub (#{self.details.github_issue})"
-        return ""
 
     @property
     def measurement(self) -> str:
@@ -353,14 +344,22 @@ def select(
     return [replace(item, rank=i + 1) for i, item in enumerate(chosen)]
 
 
+def _cell(value: object) -> object:
+    """A CSV cell: formulas neutralised; a carriage return becomes a newline (which the writer quotes; a bare
+    CR would end the row for a reader)."""
+    out = csv_cell(value)
+    return out.replace("\r\n", "\n").replace("\r", "\n") if isinstance(out, str) else out
+
+
 def to_csv(items: Sequence[ActionItem]) -> str:
-    """``actions.csv``: one row per item, columns :data:`CSV_FIELDS`."""
+    """``actions.csv``: one row per item, columns :data:`CSV_FIELDS`; text cells a spreadsheet would evaluate
+    (``= + - @``, tab, CR first) are neutralised with a leading ``'`` (:func:`hivepulse.textsafe.csv_cell`)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(CSV_FIELDS), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for item in items:
         row = item.to_dict()
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in CSV_FIELDS})
+        writer.writerow({k: "" if row.get(k) is None else _cell(row.get(k)) for k in CSV_FIELDS})
     return buf.getvalue()
 
 

@@ -12,6 +12,7 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 
+from hivepulse.errors import NoDataError
 from hivepulse.metrics.dora import MetricsConfig, compare, iterations
 from hivepulse.model import EventSet
 from hivepulse.paths import locate, locate_output
@@ -24,23 +25,39 @@ from hivepulse.retro.facts import Claims, Iteration
 from hivepulse.retro.fmt import evidence_line
 from hivepulse.retro.measure import measurements, outside
 from hivepulse.retro.notes import load_notes
-from hivepulse.retro.params import RetroParams, notes_file, preflight, source_path
+from hivepulse.retro.params import RetroParams, notes_file, preflight, source_path, store_target
 from hivepulse.retro.profiling import Finding, select_run
 from hivepulse.retro.profiling import measurements as profiling_measurements
-from hivepulse.retro.record import iteration_id, next_retro, resolve_window
+from hivepulse.retro.prstages import StageSummary
+from hivepulse.retro.prstages import load as load_pr_stages
+from hivepulse.retro.record import iteration_id, next_retro
 from hivepulse.retro.result import OUTSIDE_TEXT, RetroResult, change_text
 from hivepulse.retro.signals import detect
 
 
 def load_source(params: RetroParams) -> EventSet:
-    """The events of ``params.source`` at ``params.path`` (event files, or a git clone)."""
+    """The events of ``params.source`` at ``params.path``: event files, a git clone, or the event store
+    (``hivepulse.store.read_events``; ``path`` a store file or URL, default the project file's ``store:``,
+    ``repository`` one repository or, empty, the whole project)."""
     if params.source == "git":
         from hivepulse.sources.git import GitOptions, read_git
 
         return read_git(params.path, GitOptions(default_environment=params.environment))
+    if params.source == "store":
+        from hivepulse.store import read_events as read_store
+
+        return read_store(store_target(params), repository=params.repository or None)
     from hivepulse.sources.files import read_events
 
     return read_events(params.path)
+
+
+def no_data(params: RetroParams, since: date, until: date) -> NoDataError:
+    """The error of a window without any deployment of the environment (exit 5): a scheduled retro must
+    not write an all-"no data" retro and succeed silently (``allow_empty`` writes it)."""
+    return NoDataError(
+        f"no deployment of {params.environment!r} in [{since}, {until}): nothing to retro "
+        f"(check the source and the window; allow_empty: true / --allow-empty writes an all-'no data' retro)")
 
 
 def load_findings(root: str | Path, since: date, until: date) -> list[Finding]:
@@ -61,14 +78,16 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
     the trends, end streaks, are never compared with (no change is claimed against them), and a retro of such
     a window claims nothing and proposes no action (its follow-ups are *not measurable*).
     """
-    packaged_sample = not locate(params.path).exists() and source_path(params.path) != locate(params.path)
+    files = params.source != "store"
+    packaged_sample = files and not locate(params.path or "data/sample").exists() \
+        and source_path(params.path) != locate(params.path or "data/sample")
     params = params.replaced(
-        path=str(source_path(params.path)),
+        path=str(source_path(params.path)) if files else params.path,
         output_dir=str(locate_output(params.output_dir)),
         notes=str(locate(params.notes)) if params.notes else params.notes,
         findings=str(locate(params.findings)) if params.findings else params.findings,
     )
-    since, until = resolve_window(params.since or None, params.until or None, params.iteration_days)
+    since, until = params.window()
     ident = iteration_id(since, until)
     due = next_retro(since, until).isoformat()
     days = (until - since).days
@@ -79,12 +98,14 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
     ledger = led.load(workspace / "ledger.json")
     if events is None:
         events = load_source(params)
-    check_environment(events, params.environment, params.path)
+    check_environment(events, params.environment, params.path or events.source)
     span = coverage(events, params.environment)
     computed = iterations(events, until=until.isoformat(), days=days,
                           count=max(1, params.previous_iterations) + 1, config=config)
     covered = [span.covers(r.window.since, r.window.until) for r in computed]
     current, previous = computed[-1], computed[-2]
+    if not params.allow_empty and len(current.deployments) == 0:
+        raise no_data(params, since, until)
     cov_notes = coverage_notes(span, current, covered[-1], covered[-2], params.environment)
     if packaged_sample:
         cov_notes.insert(0, "Source: the sample data shipped with hivepulse (data/sample was not found from the "
@@ -105,7 +126,7 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
     signals = detect(current, findings=profiling.findings, deployments_in_source=span.first_deployment is not None) \
         if covered[-1] else []
 
-    prev_entry = ledger.previous(since.isoformat())
+    prev_entry = ledger.previous(since.isoformat(), params.environment)
     followups: list[led.FollowUp] = []
     carried: list[act.ActionItem] = []
     pending: list[act.ActionItem] = []
@@ -136,6 +157,9 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
         if item.action_id not in chosen_entries:
             unique.setdefault(item.action_id, item)
     keep = len(shown) >= 2
+    stages: StageSummary | None = None
+    if params.source == "store":
+        stages = load_pr_stages(store_target(params), repository=params.repository, since=since, until=until)
     return RetroResult(
         params=params,
         iteration=ident,
@@ -156,6 +180,7 @@ def analyze(params: RetroParams, *, events: EventSet | None = None) -> RetroResu
         coverage_notes=cov_notes,
         covered=shown_covered if keep else covered,
         profiling=profiling,
+        pr_stages=stages,
     )
 
 

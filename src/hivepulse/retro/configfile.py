@@ -25,7 +25,7 @@ def read_document(path: str | Path, *, what: str = "YAML file", invalid: str = "
                   expected: str | None = None) -> YamlDocument:
     """The YAML document in ``path``: at most 1 MiB of UTF-8 (a leading BOM dropped), parsed by
     :func:`hivepulse.fsio.load_yaml`. A parse error is ``<invalid>: <reason>`` with its line; a value YAML
-    cannot construct (``2026-13-01`` as a date) is ``bad value (...)``."""
+    cannot construct (``2026-13-01`` as a date) is ``bad value (...)`` with its line (``load_yaml``)."""
     where = str(path)
     data = read_bytes_limited(path, MAX_CONFIG_BYTES, what=what)
     try:
@@ -41,8 +41,6 @@ def read_document(path: str | Path, *, what: str = "YAML file", invalid: str = "
             raise InputError(f"{invalid}: {reason}" if reason else invalid, file=where, line=err.line,
                              expected=expected) from None
         raise
-    except ValueError as exc:  # a YAML date that is no date (2026-13-01), an int that does not fit
-        raise InputError(f"bad value ({exc})", file=where, expected="valid dates YYYY-MM-DD") from None
 
 
 def first_error(exc: ValidationError, doc: YamlDocument, describe: Describe, *, prefix: Loc = (),

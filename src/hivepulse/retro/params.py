@@ -22,13 +22,24 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWr
 from hivepulse.errors import InputError
 from hivepulse.paths import locate, locate_output
 from hivepulse.retro.configfile import read_document
-from hivepulse.retro.record import iteration_id, parse_day, resolve_window
+from hivepulse.retro.record import (
+    MAX_ITERATION_DAYS,
+    MAX_PREVIOUS_ITERATIONS,
+    iteration_id,
+    parse_day,
+    resolve_window,
+)
 
-SOURCES = ("events", "git")
+SOURCES = ("events", "git", "store")
 DEFAULT_PATH = "data/sample"
-"""The default ``path``: the bundled sample; when it is not found from the working directory or its
-parents, the copy shipped in the package (``hivepulse/data/sample``) is used."""
+"""The ``path`` of ``source: events`` when it is empty: the bundled sample; when it is not found from the
+working directory or its parents, the copy shipped in the package (``hivepulse/data/sample``) is used."""
 INT_PARAMETERS = ("iteration_days", "previous_iterations", "max_actions")
+BOOL_PARAMETERS = ("allow_empty",)
+MAX_ACTIONS = 100
+INT_RANGES = {"iteration_days": (1, MAX_ITERATION_DAYS), "previous_iterations": (0, MAX_PREVIOUS_ITERATIONS),
+              "max_actions": (0, MAX_ACTIONS)}
+"""The documented range of each integer parameter (inclusive)."""
 Values = dict[str, object]
 """Parameter values by name, as papermill passes them to the notebook (strings and integers)."""
 
@@ -42,7 +53,9 @@ def packaged_sample() -> Path:
 
 def source_path(path: str | Path) -> Path:
     """Where ``path`` is: located from the working directory or its parents (:func:`hivepulse.paths.locate`);
-    the default ``data/sample`` falls back to the packaged sample when it is not found that way."""
+    the default ``data/sample`` (or an empty path) falls back to the packaged sample when it is not found that
+    way."""
+    path = str(path) or DEFAULT_PATH
     found = locate(path)
     if not found.exists() and Path(str(path)).as_posix().rstrip("/") == DEFAULT_PATH:
         shipped = packaged_sample()
@@ -62,24 +75,30 @@ def _as_input_error(exc: ValidationError) -> InputError:
     if err["type"] == "extra_forbidden":
         return InputError("unknown parameter", column=name, expected=_names())
     if name in INT_PARAMETERS:
-        low = 1 if name == "iteration_days" else 0
-        return InputError(f"bad {name}", column=name, value=value, expected=f"an integer >= {low}")
+        low, high = INT_RANGES[name]
+        return InputError(f"bad {name}", column=name, value=value, expected=f"an integer from {low} to {high}")
+    if name in BOOL_PARAMETERS:
+        return InputError(f"bad {name}", column=name, value=value, expected="true or false")
     return InputError(f"bad {name}", column=name, value=value, expected="a string")
 
 
 class RetroParams(BaseModel):
     """The notebook's parameters (the documented contract of ``docs/retro.md``); no secrets here.
 
-    Strings are strings and counts integers (``iteration_days >= 1``, ``previous_iterations`` and
-    ``max_actions >= 0``); ``source`` is ``events`` or ``git``; ``path`` is not empty. Time zone, tier
-    edition and files are checked by :func:`preflight`."""
+    Strings are strings, counts integers in :data:`INT_RANGES` (``iteration_days`` 1-366,
+    ``previous_iterations`` 0-100, ``max_actions`` 0-100) and ``allow_empty`` a boolean; ``source`` is
+    ``events``, ``git`` or ``store``; ``path`` may be empty except for ``git``; ``repository`` only with
+    ``store``. ``since`` and ``until`` are empty by default: the window rule
+    (:func:`hivepulse.retro.record.resolve_window`) fills them. Time zone, tier edition, dates and files are
+    checked by :func:`preflight`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     source: str = "events"
-    path: str = DEFAULT_PATH
-    since: str = "2026-05-11"
-    until: str = "2026-05-25"
+    path: str = ""
+    repository: str = ""
+    since: str = ""
+    until: str = ""
     iteration_days: int = 14
     previous_iterations: int = 5
     environment: str = "production"
@@ -89,6 +108,7 @@ class RetroParams(BaseModel):
     output_dir: str = "retro/"
     max_actions: int = 3
     findings: str = "profiling/results"
+    allow_empty: bool = False
 
     @model_validator(mode="wrap")
     @classmethod
@@ -103,14 +123,23 @@ class RetroParams(BaseModel):
     def _values(self) -> RetroParams:
         if self.source not in SOURCES:
             raise InputError("unknown source", column="source", value=self.source, expected=" or ".join(SOURCES))
-        if not self.path.strip():
-            raise InputError("empty path", column="path", expected="an events directory or a git clone")
+        if self.source == "git" and not self.path.strip():
+            raise InputError("empty path", column="path", expected="a git clone")
+        if self.repository and self.source != "store":
+            raise InputError("repository applies to source store only", column="repository",
+                             value=self.repository, expected="an empty repository, or source: store")
         for name in INT_PARAMETERS:
             value = getattr(self, name)
-            low = 1 if name == "iteration_days" else 0
-            if value < low:
-                raise InputError(f"bad {name}", column=name, value=value, expected=f"an integer >= {low}")
+            low, high = INT_RANGES[name]
+            if not low <= value <= high:
+                raise InputError(f"bad {name}", column=name, value=value,
+                                 expected=f"an integer from {low} to {high}")
         return self
+
+    def window(self) -> tuple[date, date]:
+        """The iteration ``[since, until)`` by the window rule (:func:`~hivepulse.retro.record.resolve_window`)."""
+        return resolve_window(self.since or None, self.until or None, self.iteration_days,
+                              previous_iterations=self.previous_iterations)
 
     def replaced(self, **changes: str) -> RetroParams:
         """A copy with ``changes`` (checked like a new set of parameters)."""
@@ -142,7 +171,7 @@ def preflight(params: RetroParams) -> None:
         # only the default workspace folder may be absent (no profiling run yet); a path the user named must exist
         raise InputError("findings path not found", file=str(params.findings), column="findings",
                          expected="a profiling results directory or one run directory (or an empty value)")
-    since, until = resolve_window(params.since or None, params.until or None, params.iteration_days)
+    since, until = params.window()
     workspace = Path(locate_output(params.output_dir))
     note_file = notes_file(params, workspace, iteration_id(since, until))
     load_notes(note_file)
@@ -150,9 +179,48 @@ def preflight(params: RetroParams) -> None:
     led.load(workspace / "ledger.json")
 
 
+def store_target(params: RetroParams) -> str | None:
+    """The store a ``source: store`` retro reads: ``path`` (a file, ``sqlite:///...`` or ``postgresql://...``),
+    else the project file's ``store:`` (:func:`hivepulse.project.project_store`), else ``None`` (the store's
+    default, ``data/store/hivepulse.db``)."""
+    if params.path.strip():
+        return params.path.strip()
+    from hivepulse.project import project_store
+
+    return project_store()
+
+
+def _check_store(params: RetroParams) -> None:
+    """The store exists (a file) or is a PostgreSQL URL without a password (parameters are written into the
+    executed notebook: a password belongs in ``PGPASSWORD`` or ``~/.pgpass``)."""
+    from urllib.parse import urlsplit
+
+    from hivepulse.redact import redact_text
+    from hivepulse.store import parse_location
+
+    target = store_target(params)
+    location = parse_location(target)
+    if location.kind == "postgresql":
+        try:
+            password = urlsplit(location.target).password
+        except ValueError:
+            password = None
+        if password:
+            raise InputError("a password in the store URL", file=redact_text(location.target), column="path",
+                             expected="the password in PGPASSWORD or ~/.pgpass (parameters are written into "
+                                      "the executed notebook)")
+        return
+    if not Path(location.target).is_file():
+        raise InputError("store not found", file=location.display, column="path",
+                         expected="an existing store (create one with hivepulse pull), or a postgresql:// URL")
+
+
 def _check_source(params: RetroParams) -> None:
-    """The source path exists and has the right kind (a directory; for git, a repository), checked cheaply
-    (no data read), so a typo is exit 2 before a kernel starts."""
+    """The source path exists and has the right kind (a directory; for git, a repository; for the store, a
+    store file or URL), checked cheaply (no data read), so a typo is exit 2 before a kernel starts."""
+    if params.source == "store":
+        _check_store(params)
+        return
     path = source_path(params.path)
     if not path.exists():
         raise InputError("source path not found", file=str(path), column="path",
@@ -220,6 +288,10 @@ def read_parameters_file(path: str) -> Values:
         if name in INT_PARAMETERS:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InputError("bad value", file=path, line=line, column=name, value=value, expected="an integer")
+        elif name in BOOL_PARAMETERS:
+            if not isinstance(value, bool):
+                raise InputError("bad value", file=path, line=line, column=name, value=value,
+                                 expected="true or false")
         elif isinstance(value, dict | list):
             raise InputError("bad value", file=path, line=line, column=name, value=value, expected="a string")
         else:
@@ -234,5 +306,6 @@ def read_parameters_file(path: str) -> Values:
     return out
 
 
-__all__ = ["DEFAULT_PATH", "INT_PARAMETERS", "SOURCES", "RetroParams", "Values", "notes_file", "packaged_sample",
-           "parameter_lines", "preflight", "read_parameters_file", "source_path"]
+__all__ = ["BOOL_PARAMETERS", "DEFAULT_PATH", "INT_PARAMETERS", "INT_RANGES", "MAX_ACTIONS", "SOURCES", "RetroParams",
+           "Values", "notes_file", "packaged_sample", "parameter_lines", "preflight", "read_parameters_file",
+           "source_path", "store_target"]

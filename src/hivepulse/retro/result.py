@@ -1,6 +1,7 @@
 """One retro, computed: :class:`RetroResult` holds everything the notebook shows and the records hold, typed;
 its records (``README.md`` from a template, ``metrics.json``, ``actions.json``, ``actions.csv``) and the
-ledger are written by :meth:`RetroResult.write` (atomically; :mod:`hivepulse.retro.record`)."""
+ledger are written together by :meth:`RetroResult.write` (one lock, one commit:
+:mod:`hivepulse.retro.workspace`)."""
 
 from __future__ import annotations
 
@@ -24,15 +25,19 @@ from hivepulse.retro.fmt import count, fmt_ci, fmt_value, number
 from hivepulse.retro.notes import Notes
 from hivepulse.retro.params import RetroParams
 from hivepulse.retro.profiling import ProfilingEvidence
-from hivepulse.retro.record import write_record_dir
+from hivepulse.retro.prstages import StageRow, StageSummary
+from hivepulse.retro.record import PRODUCTION, record_name
 from hivepulse.retro.render import Md, render
 from hivepulse.retro.shipped import Shipped, shipped_in, to_markdown, what_shipped
 from hivepulse.textsafe import short
 from hivepulse.vocabulary import METRIC_LABEL, METRICS, STAGES, polarity
 
 RETRO_SCHEMA = "hivepulse.retro/1"
+REPORT_FILE = "retro.html"
 KEEP_ON_REWRITE = ("retro.html", "retro.ipynb")
-"""Files of a record directory that a rewrite of the records keeps (written by ``hivepulse retro``)."""
+"""Files of a record directory that a rewrite of the records *without a report* (library use of
+:meth:`RetroResult.write`) keeps; a rewrite with a report replaces the whole directory (an executed notebook
+of an earlier run would not match the new records)."""
 OUTSIDE_TEXT = "not measured: the iteration lies outside the data"
 FINDING_KIND_LABEL = {"problem": "problem", "good": "good news", "info": "context"}
 
@@ -161,9 +166,22 @@ class RetroResult:
         """Every shown iteration, oldest first, this one last."""
         return [*self.history, Iteration(self.current, self.is_covered)]
 
+    pr_stages: StageSummary | None = None
+    """The pull-request stage breakdown of the store (``source: store``; None for other sources)."""
+
+    @property
+    def environment(self) -> str:
+        return self.params.environment
+
+    @property
+    def record_name(self) -> str:
+        """The record directory's name and ledger key: the iteration id, ``.<environment>`` but for
+        production (:func:`hivepulse.retro.record.record_name`)."""
+        return record_name(self.iteration, self.params.environment)
+
     @property
     def record_dir(self) -> Path:
-        return Path(self.params.output_dir) / self.iteration
+        return Path(self.params.output_dir) / self.record_name
 
     @property
     def ledger_path(self) -> Path:
@@ -325,6 +343,7 @@ class RetroResult:
                 "tier_edition": p.tier_edition,
                 "previous_iterations": p.previous_iterations,
                 "max_actions": p.max_actions,
+                **({"repository": p.repository} if p.repository else {}),
             },
             "metrics": self.current.to_dict(),
             "history": [_history_entry(it) for it in self.history],
@@ -338,6 +357,7 @@ class RetroResult:
             "data_quality_notes": [note for note in self.data_quality_notes()],
             "profiling": self.profiling.to_dict(),
             "shipped": self.shipped.to_dict(),
+            **({"pr_stages": self.pr_stages.to_dict()} if self.pr_stages is not None else {}),
         }
 
     def actions_record(self) -> JSONObject:
@@ -364,29 +384,32 @@ class RetroResult:
             "actions.csv": act.to_csv(self.actions),
         }
 
+    def ledger_entry(self) -> led.LedgerEntry:
+        """This iteration's ledger entry (for its environment)."""
+        return led.LedgerEntry(self.since.isoformat(), self.until.isoformat(), self.due, tuple(self.actions),
+                               tuple(self.followups), tuple(self.pending), environment=self.params.environment)
+
     def write(self, extra: Mapping[str, str] | None = None) -> Path:
-        """Write ``<output_dir>/<iteration>/`` and update ``<output_dir>/ledger.json``; returns the record dir.
+        """Commit ``<output_dir>/<record name>/`` and this iteration's entry of ``<output_dir>/ledger.json``
+        together (:func:`hivepulse.retro.workspace.commit`: the workspace lock, the ledger re-read under it,
+        a staging folder, renames); returns the record dir.
 
         ``extra``: more files of the record directory (name -> text), e.g. ``retro.html`` rendered by
-        :mod:`hivepulse.report.html`; written in the same atomic swap as the records. Both writes are atomic;
-        the ledger is written after the records, and only if its content changed.
+        :mod:`hivepulse.report.html`. When ``hivepulse retro`` runs the notebook (:data:`HANDOFF_ENV` names
+        its run folder), the files and the entry are handed to it instead, and it commits them with the
+        executed notebook.
         """
+        from hivepulse.retro import workspace
+
         files = {**self.record_files(), **(extra or {})}
-        ledger = led.load(self.ledger_path)
-        updated = led.with_entry(
-            ledger,
-            self.iteration,
-            since=self.since.isoformat(),
-            until=self.until.isoformat(),
-            due=self.due,
-            actions=self.actions,
-            followups=self.followups,
-            pending=self.pending,
-        )
-        led.dumps(updated)  # fail before writing anything if the entry cannot be serialised
-        out = write_record_dir(self.record_dir, files, keep=KEEP_ON_REWRITE)
-        led.save(self.ledger_path, updated)
-        return out
+        name, entry = self.record_name, self.ledger_entry()
+        led.dumps(led.merged(led.empty(), name, entry))  # fail before writing anything if it cannot be serialised
+        handoff = workspace.handoff_dir()
+        if handoff is not None:
+            workspace.hand_over(handoff, name, files, entry)
+            return self.record_dir
+        return workspace.commit(self.params.output_dir, name, files, lambda ledger: led.merged(ledger, name, entry),
+                                keep=() if REPORT_FILE in files else KEEP_ON_REWRITE)
 
 
 def _history_entry(it: Iteration) -> JSONObject:
@@ -398,5 +421,6 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-__all__ = ["FINDING_KIND_LABEL", "KEEP_ON_REWRITE", "OUTSIDE_TEXT", "RETRO_SCHEMA", "HeadlineRow", "Movement",
-           "RetroResult", "change_text", "finding_kind_label", "movement"]
+__all__ = ["FINDING_KIND_LABEL", "KEEP_ON_REWRITE", "OUTSIDE_TEXT", "PRODUCTION", "REPORT_FILE", "RETRO_SCHEMA",
+           "HeadlineRow", "Movement", "RetroResult", "StageRow", "StageSummary", "change_text",
+           "finding_kind_label", "movement"]

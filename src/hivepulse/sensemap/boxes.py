@@ -12,22 +12,28 @@ Wire-shape facts reproduced (openSenseMap-API ``GET /boxes/:boxId``):
 - key order differs between boxes (top level, sensor objects, ``value``/``createdAt``);
 - decoys in every generated box: ``Bodentemperatur`` (soil, °C, fresh), ``Taupunkt`` (dew point, °C, stale:
   2 to 30 hours old) and ``UV-Intensität`` (no ``lastMeasurement`` at all).
+
+The shape itself (ids, timestamps, field names, the temperature sensor's title) is :mod:`hivepulse.opensensemap`,
+shared with the HiveBox; its names are re-exported here for compatibility.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
-BOX_ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
-#: openSenseMap rejects this syntactically valid id explicitly (``idCheck`` in userParamHelpers.js).
-REJECTED_ID = "00112233445566778899aabb"
-
-TEMPERATURE_TITLE = "Temperatur"
+from hivepulse.opensensemap import (
+    BOX_ID_RE,
+    REJECTED_ID,
+    TEMPERATURE_TITLE,
+    JsonObject,
+    format_timestamp,
+    is_valid_box_id,
+    parse_timestamp,
+)
+from hivepulse.sensemap.plant import PlantBody, parse_plant_body
 
 _PLACES = (
     "Groß Glienicke", "Münster Kreuzviertel", "Leipzig Connewitz", "Köln Ehrenfeld", "Berlin Wedding",
@@ -39,27 +45,6 @@ _TOP_KEYS = (
     "lastMeasurementAt", "grouptag", "loc",
 )
 _SENSOR_KEYS = ("_id", "title", "unit", "sensorType", "icon", "lastMeasurement")
-
-
-def is_valid_box_id(box_id: str) -> bool:
-    """True if openSenseMap would accept ``box_id`` (24 hex digits, not the explicitly rejected id)."""
-    return bool(BOX_ID_RE.match(box_id)) and box_id.lower() != REJECTED_ID
-
-
-def format_timestamp(epoch_s: float) -> str:
-    """Format seconds since the epoch as openSenseMap does: ``2026-07-10T13:09:47.578Z`` (UTC, ms)."""
-    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_timestamp(text: str) -> float:
-    """Parse an RFC 3339 timestamp (``Z`` or offset, optional fraction) into seconds since the epoch."""
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def box_ids(seed: int, count: int) -> list[str]:
@@ -110,7 +95,7 @@ class BoxSpec:
     top_key_order: tuple[str, ...] = _TOP_KEYS
     sensor_key_order: tuple[str, ...] = _SENSOR_KEYS
     value_first: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: JsonObject = field(default_factory=dict)
 
 
 def _hex_id(rng: random.Random) -> str:
@@ -180,35 +165,34 @@ def generate_box(box_id: str, seed: int = 0, stale_share: float = 0.0) -> BoxSpe
     )
 
 
-def planted_box(box_id: str, body: dict[str, Any], seed: int = 0) -> BoxSpec:
+def planted_box(box_id: str, body: PlantBody | Mapping[str, object], seed: int = 0) -> BoxSpec:
     """A box with exactly the readings a test planted (``PUT /_boxes/{id}``); see docs/sensemap.md.
 
-    ``body`` keys: ``temperature`` (``{"value": "21.5", "age_s": 120}``, or None for a box without a
-    ``Temperatur`` sensor), ``decoys`` (bool, default True: ``Bodentemperatur`` "-5.00" fresh, ``Taupunkt``
-    "80.00" two hours old, ``UV-Intensität`` without data), or ``sensors`` (a list of
-    ``{title, unit, value, age_s, sensorType?}`` replacing everything). Ages are fixed seconds.
+    ``body`` (a :class:`hivepulse.sensemap.plant.PlantBody`, or a mapping checked as one): ``temperature``
+    (``{"value": "21.5", "age_s": 120}``, or None for a box without a ``Temperatur`` sensor), ``decoys``
+    (bool, default True: ``Bodentemperatur`` "-5.00" fresh, ``Taupunkt`` "80.00" two hours old,
+    ``UV-Intensität`` without data), or ``sensors`` (a list of ``{title, unit, value, age_s, sensorType?}``
+    replacing everything). Ages are fixed seconds (0 to ten years).
     """
+    plant = body if isinstance(body, PlantBody) else parse_plant_body(body, box_id=box_id)
     base = generate_box(box_id, seed)
     rng = _rng_for(seed + 7919, box_id)
     sensors: list[SensorSpec] = []
-    if "sensors" in body and body["sensors"] is not None:
-        for item in body["sensors"]:
-            value = item.get("value")
+    if plant.sensors is not None:
+        for item in plant.sensors:
             sensors.append(SensorSpec(
-                _hex_id(rng), str(item["title"]), str(item.get("unit", "°C")),
-                str(item.get("sensorType", "BME280")), item.get("icon"),
-                None if value is None else str(value), age_s=float(item.get("age_s", 0.0)),
+                _hex_id(rng), item.title, item.unit, item.sensorType, item.icon, item.value, age_s=item.age_s,
                 measurement_id=_hex_id(rng)))
     else:
-        temperature = body.get("temperature")
+        temperature = plant.temperature
         if temperature is not None:
             sensors.append(SensorSpec(
-                _hex_id(rng), TEMPERATURE_TITLE, str(temperature.get("unit", "°C")), "BME280",
-                "osem-thermometer", str(temperature["value"]), age_s=float(temperature.get("age_s", 0.0)),
+                _hex_id(rng), TEMPERATURE_TITLE, temperature.unit, "BME280",
+                "osem-thermometer", temperature.value, age_s=temperature.age_s,
                 measurement_id=_hex_id(rng)))
         sensors.append(SensorSpec(_hex_id(rng), "rel. Luftfeuchte", "%", "BME280", "osem-humidity", "55.10",
                                   age_s=30.0, measurement_id=_hex_id(rng)))
-        if body.get("decoys", True):
+        if plant.decoys:
             sensors += [
                 SensorSpec(_hex_id(rng), "Bodentemperatur", "°C", "SMT50", "osem-thermometer", "-5.00",
                            age_s=60.0, measurement_id=_hex_id(rng)),
@@ -218,7 +202,8 @@ def planted_box(box_id: str, body: dict[str, Any], seed: int = 0) -> BoxSpec:
             ]
         rng.shuffle(sensors)
     return BoxSpec(
-        box_id=box_id, name=str(body.get("name", base.name)), exposure=base.exposure, model=base.model,
+        box_id=box_id, name=plant.name if plant.name is not None else base.name, exposure=base.exposure,
+        model=base.model,
         grouptag=base.grouptag, lon=base.lon, lat=base.lat, created_at=base.created_at,
         sensors=tuple(sensors), top_key_order=base.top_key_order, sensor_key_order=base.sensor_key_order,
         value_first=base.value_first,
@@ -239,10 +224,10 @@ def _measurement(spec: SensorSpec, now: float, value_first: bool) -> dict[str, s
 
 
 def render_sensor(spec: SensorSpec, now: float, key_order: tuple[str, ...], value_first: bool,
-                  populate: bool = True) -> dict[str, Any]:
+                  populate: bool = True) -> JsonObject:
     """One sensor object. ``populate=False`` renders ``lastMeasurement`` as a bare measurement id string,
     as ``GET /boxes`` without ``date`` does."""
-    fields: dict[str, Any] = {
+    fields: JsonObject = {
         "_id": spec.sensor_id, "title": spec.title, "unit": spec.unit, "sensorType": spec.sensor_type,
     }
     if spec.icon:
@@ -260,7 +245,7 @@ def newest_reading_time(spec: BoxSpec, now: float) -> float:
 
 
 def render_box(spec: BoxSpec, now: float, populate: bool = True,
-               populate_titles: set[str] | None = None) -> dict[str, Any]:
+               populate_titles: set[str] | None = None) -> JsonObject:
     """The ``GET /boxes/{id}`` document at epoch time ``now`` (timestamps re-based to ``now``).
 
     ``populate_titles``: when given, only sensors with these titles carry a ``lastMeasurement`` object
@@ -274,7 +259,7 @@ def render_box(spec: BoxSpec, now: float, populate: bool = True,
                       populate and (populate_titles is None or s.title in populate_titles))
         for s in spec.sensors
     ]
-    fields: dict[str, Any] = {
+    fields: JsonObject = {
         "_id": spec.box_id,
         "createdAt": created,
         "updatedAt": format_timestamp(last),
@@ -293,7 +278,7 @@ def render_box(spec: BoxSpec, now: float, populate: bool = True,
     return ordered
 
 
-def render_minimal(spec: BoxSpec, now: float) -> dict[str, Any]:
+def render_minimal(spec: BoxSpec, now: float) -> JsonObject:
     """``GET /boxes?minimal=true`` item: ``_id, name, currentLocation, exposure, lastMeasurementAt``."""
     created = format_timestamp(spec.created_at)
     return {
@@ -303,3 +288,10 @@ def render_minimal(spec: BoxSpec, now: float) -> dict[str, Any]:
         "name": spec.name,
         "lastMeasurementAt": format_timestamp(newest_reading_time(spec, now)),
     }
+
+
+__all__ = [
+    "BOX_ID_RE", "REJECTED_ID", "TEMPERATURE_TITLE", "BoxSpec", "SensorSpec", "box_ids", "format_timestamp",
+    "generate_box", "is_valid_box_id", "newest_reading_time", "parse_timestamp", "planted_box", "render_box",
+    "render_minimal", "render_sensor",
+]

@@ -17,11 +17,17 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from hivepulse.errors import InputError
+from hivepulse.opensensemap import JsonObject
 
 ERROR_STATUSES = (500, 502, 503)
+MAX_DELAY_MS = 600_000.0
+"""Largest median latency or cold-start spike: 10 minutes (NaN and infinity are refused too)."""
+MAX_SIGMA = 10.0
+MAX_HOLD_S = 3600.0
+"""Longest a "timeout" fault holds a request: one hour."""
+MAX_SECONDS = 1e9
 
 
 @dataclass
@@ -43,32 +49,34 @@ class LatencyModel:
     def validate(self) -> None:
         """Raise :class:`InputError` naming the first bad field."""
         checks = (
-            ("median_ms", self.median_ms >= 0, "a number >= 0"),
-            ("sigma", self.sigma >= 0, "a number >= 0"),
-            ("cold_start_ms", self.cold_start_ms >= 0, "a number >= 0"),
-            ("cold_after_s", self.cold_after_s > 0, "a number > 0"),
+            ("median_ms", 0 <= self.median_ms <= MAX_DELAY_MS, f"a number from 0 to {MAX_DELAY_MS:g}"),
+            ("sigma", 0 <= self.sigma <= MAX_SIGMA, f"a number from 0 to {MAX_SIGMA:g}"),
+            ("cold_start_ms", 0 <= self.cold_start_ms <= MAX_DELAY_MS, f"a number from 0 to {MAX_DELAY_MS:g}"),
+            ("cold_after_s", 0 < self.cold_after_s <= MAX_SECONDS, f"a number > 0 and <= {MAX_SECONDS:g}"),
             ("error_rate", 0 <= self.error_rate <= 1, "a probability in [0, 1]"),
             ("timeout_rate", 0 <= self.timeout_rate <= 1, "a probability in [0, 1]"),
             ("error_rate + timeout_rate", self.error_rate + self.timeout_rate <= 1, "a sum <= 1"),
-            ("timeout_s", self.timeout_s >= 0, "a number >= 0"),
+            ("timeout_s", 0 <= self.timeout_s <= MAX_HOLD_S, f"a number from 0 to {MAX_HOLD_S:g}"),
         )
         for name, ok, expected in checks:
             if not ok:
                 raise InputError("invalid latency setting", column=name, value=getattr(self, name, None),
                                  expected=expected)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return asdict(self)
 
-    def updated(self, changes: dict[str, Any]) -> LatencyModel:
+    def updated(self, changes: JsonObject) -> LatencyModel:
         """A copy with ``changes`` applied (unknown keys raise :class:`InputError`)."""
         current = self.to_dict()
         for key, value in changes.items():
             if key not in current:
                 raise InputError("unknown latency setting", column=key, expected=", ".join(current))
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise InputError("invalid latency setting", column=key, value=value, expected="a number")
             try:
                 current[key] = type(current[key])(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise InputError("invalid latency setting", column=key, value=value,
                                  expected="a number") from None
         return LatencyModel(**current)

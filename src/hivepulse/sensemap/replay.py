@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from hivepulse.errors import InputError, SourceError
-from hivepulse.sensemap.boxes import format_timestamp, is_valid_box_id, parse_timestamp
+from hivepulse.opensensemap import PUBLIC_API, JsonObject, format_timestamp, is_valid_box_id, parse_timestamp
 
-PUBLIC_API = "https://api.opensensemap.org"
+MAX_EPOCH_S = 1e11
+"""Recording times must lie between the epoch and this (the year 5138): anything else is a damaged manifest."""
 TIMESTAMP_RE = re.compile(r'"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)"')
 
 
@@ -48,11 +48,14 @@ class Recording:
         shift = now - (self.box_recorded_at or {}).get(box_id, self.recorded_at)
 
         def move(match: re.Match[str]) -> str:
-            return '"' + format_timestamp(parse_timestamp(match.group(1)) + shift) + '"'
+            try:
+                return '"' + format_timestamp(parse_timestamp(match.group(1)) + shift) + '"'
+            except (ValueError, OverflowError, OSError):  # a timestamp that cannot move (year 9999): kept
+                return match.group(0)
 
         return TIMESTAMP_RE.sub(move, text)
 
-    def document(self, box_id: str, now: float) -> dict[str, Any] | None:
+    def document(self, box_id: str, now: float) -> JsonObject | None:
         text = self.rebased_text(box_id, now)
         return None if text is None else json.loads(text)
 
@@ -69,11 +72,14 @@ def load_recording(directory: Path | str) -> Recording:
         recorded_at = float(manifest["recorded_at"])
         ids = [str(i) for i in manifest["ids"]]
         per_box = {str(k): float(v) for k, v in (manifest.get("box_recorded_at") or {}).items()}
+        if not all(0 < t < MAX_EPOCH_S for t in (recorded_at, *per_box.values())):  # NaN fails too
+            raise ValueError("recording time out of range")
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON ({exc.msg})", file=str(manifest_path), line=exc.lineno) from None
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError, OverflowError):
         raise InputError("invalid manifest", file=str(manifest_path),
-                         expected='{"recorded_at": <epoch seconds>, "ids": [...]}') from None
+                         expected='{"recorded_at": <epoch seconds>, "ids": [...]} with times between 1970 '
+                                  'and 5138') from None
     bodies: dict[str, str] = {}
     for box_id in ids:
         path = root / "boxes" / f"{box_id}.json"
@@ -84,6 +90,8 @@ def load_recording(directory: Path | str) -> Recording:
             raise InputError("recorded box missing", file=str(path)) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON ({exc.msg})", file=str(path), line=exc.lineno) from None
+        except RecursionError:
+            raise InputError("invalid JSON (nested too deeply)", file=str(path)) from None
         bodies[box_id] = text
     return Recording(recorded_at, bodies, per_box)
 

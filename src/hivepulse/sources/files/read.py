@@ -73,6 +73,9 @@ def read_table(path: str | os.PathLike[str], spec: TableSpec, *, assume_utc: boo
         notes.append(terminal(f"{p.name}: ignored unknown columns {unknown}"))
     if checked.naive:
         notes.append(f"{terminal(p.name)}: {checked.naive} timestamps without UTC offset read as UTC (--assume-utc)")
+    for column, (count, example) in checked.lowered.items():
+        notes.append(terminal(f"{p.name}: {count} {column} name(s) not in lower case, e.g. {example!r}; names "
+                              f"are compared without letter case and written in lower case ({example.lower()!r})"))
     return TableFile(raw, checked.columns, notes)
 
 

@@ -7,15 +7,30 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hivepulse import fsio
 from hivepulse.errors import InputError
 from hivepulse.fsio import check_output_dir
-from hivepulse.model import SCHEMA, TABLES, EventSet, TableName, coerce, format_utc
+from hivepulse.model import (
+    EVENT_FILES,
+    SCHEMA,
+    TABLES,
+    EventSet,
+    TableName,
+    coerce,
+    format_utc,
+    validate_cells,
+)
 from hivepulse.model.integrity import problems
 from hivepulse.sources.files.raw import FORMATS, where
 from hivepulse.sources.files.read import NOTES_FILE, read_events
+
+_QUOTED = (",", '"', "\n")
+"""Characters that make a CSV field quoted (Python's and pandas' ``QUOTE_MINIMAL`` with ``\\n`` line ends)."""
+_UNPLAIN = (*_QUOTED, "\r")
+"""Characters after which a reader may not see the cell as written (a bare ``\\r`` ends a line for some)."""
 
 
 def write_events(events: EventSet, out_dir: str | os.PathLike[str]) -> Path:
@@ -23,9 +38,12 @@ def write_events(events: EventSet, out_dir: str | os.PathLike[str]) -> Path:
 
     Every canonical column is written, in schema order; empty cells are NA; timestamps are UTC ISO-8601 with
     ``Z`` (fractional seconds only when non-zero, as 3, 6 or 9 digits); booleans ``true``/``false``.
-    The files are validated by reading them back (so ``read_events(write_events(x))`` equals ``x``) before
-    they replace anything: they are written to a temporary directory next to ``out_dir`` and renamed into
-    place only when valid (each file written with :func:`hivepulse.fsio.atomic_write_text`). Raises
+    The files are validated before they replace anything, so that ``read_events(write_events(x))`` equals
+    ``x``: every text cell goes through the readers' own validation (:func:`hivepulse.model.validate_cells`
+    with the event-file specs) and the integrity rules; when a value needs CSV quoting or has surrounding
+    spaces (so that the text a reader sees is not plainly the cell), the written files are also read back with
+    :func:`read_events`. They are written to a temporary directory next to ``out_dir`` and renamed into place
+    only when valid (each file written with :func:`hivepulse.fsio.atomic_write_text`). Raises
     :class:`InputError` (nothing written) for invalid events or when ``out_dir`` already holds a
     ``.json``/``.jsonl`` file of a table. Returns ``out_dir`` as a Path.
     """
@@ -49,6 +67,18 @@ def write_events(events: EventSet, out_dir: str | os.PathLike[str]) -> Path:
     found = problems(EventSet(frames["deployments"], frames["changes"], frames["incidents"]))
     if found:
         raise InputError(f"invalid events, nothing written: {found[0].in_memory_error()}", file=where(target))
+    texts: dict[TableName, str] = {}
+    plain = True
+    for table in TABLES:
+        cells = text_cells(frames[table], table)
+        texts[table], simple = csv_text(cells, table)
+        plain = plain and simple
+        if simple:  # a reader sees exactly these cells: its own validation, without parsing the text again
+            checked = validate_cells(EVENT_FILES[table], cells)
+            problem = checked.problem
+            if problem is not None:  # located as the reader of the written file would: header line 1, a row a line
+                error = problem.error(file=where(target / f"{table}.csv"), line=problem.row + 2)
+                raise InputError(f"invalid events, nothing written: {error}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
@@ -57,17 +87,18 @@ def write_events(events: EventSet, out_dir: str | os.PathLike[str]) -> Path:
                          expected="a writable directory or a new path in one") from None  # fmt: skip
     try:
         for table in TABLES:
-            fsio.atomic_write_text(tmp / f"{table}.csv", canonical_csv(frames[table], table))
+            fsio.atomic_write_text(tmp / f"{table}.csv", texts[table])
         source_notes = [" ".join(str(n).split()) for n in events.notes if str(n).strip()]
         if source_notes:
             fsio.atomic_write_text(tmp / NOTES_FILE,
                                    "# data-quality notes of the source these events came from (hivepulse)\n"
                                    + "\n".join(dict.fromkeys(source_notes)) + "\n")  # fmt: skip
-        try:
-            read_events(tmp)
-        except InputError as err:
-            message = str(err).replace(str(tmp), str(target))
-            raise InputError(f"invalid events, nothing written: {message}") from None
+        if not plain:  # a quoted or padded value: check the files as a reader sees them
+            try:
+                read_events(tmp)
+            except InputError as err:
+                message = str(err).replace(str(tmp), str(target))
+                raise InputError(f"invalid events, nothing written: {message}") from None
         if not target.exists():
             fsio.plain_mode(tmp, 0o777)
             os.rename(tmp, target)
@@ -89,18 +120,57 @@ def write_events(events: EventSet, out_dir: str | os.PathLike[str]) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def canonical_csv(frame: pd.DataFrame, table: TableName) -> str:
-    """The canonical CSV text of a coerced table: every column in schema order, '' for missing values,
-    timestamps by :func:`hivepulse.model.format_utc`, booleans ``true``/``false``, ``\\n`` line ends."""
-    text_columns: dict[str, object] = {}
+def text_cells(frame: pd.DataFrame, table: TableName) -> dict[str, np.ndarray]:
+    """The canonical text of every cell of a coerced table, per column (object arrays of str): '' for missing
+    values, timestamps by :func:`hivepulse.model.format_utc`, booleans ``true``/``false``."""
+    cells: dict[str, np.ndarray] = {}
     for col in SCHEMA[table]:
         series = frame[col.name]
         if col.type == "datetime":
-            text_columns[col.name] = format_utc(series)
-        elif col.type == "bool":
-            text_columns[col.name] = series.map({True: "true", False: "false"}).fillna("").astype(object)
+            cells[col.name] = format_utc(series)
+            continue
+        if col.type == "bool":
+            values = series.map({True: "true", False: "false"}).fillna("").to_numpy(dtype=object)
         else:
-            text_columns[col.name] = series.astype(object).where(series.notna(), "")
-    out = pd.DataFrame(text_columns, columns=[c.name for c in SCHEMA[table]])
-    text: str = out.to_csv(index=False, lineterminator="\n")
-    return text
+            values = series.to_numpy(dtype=object, na_value="")
+            if col.type == "int":
+                values = np.array([str(v) if v != "" else "" for v in values], dtype=object)
+        cells[col.name] = values
+    return cells
+
+
+def csv_text(cells: dict[str, np.ndarray], table: TableName) -> tuple[str, bool]:
+    """(CSV text, plain) of a table's text cells, byte for byte as pandas' ``to_csv(index=False,
+    lineterminator="\\n")`` writes them (``QUOTE_MINIMAL``). ``plain`` is False when a value was quoted or has
+    surrounding spaces, i.e. when a reader does not see exactly the cell."""
+    names = [c.name for c in SCHEMA[table]]
+    columns = []
+    plain = True
+    kinds = {c.name: c.type for c in SCHEMA[table]}
+    for name in names:
+        values = cells[name]
+        if kinds[name] in ("datetime", "bool", "int"):  # formatted here: digits, ``-:.TZ``, true/false only
+            columns.append(values)
+            continue
+        joined = "\x00".join(values)
+        if any(ch in joined for ch in _UNPLAIN):
+            plain = False
+        if any(ch in joined for ch in _QUOTED):
+            values = np.array([_quote(v) for v in values], dtype=object)
+        columns.append(values)
+    rows = "\n".join(map(",".join, zip(*columns, strict=True)))
+    text = ",".join(names) + "\n" + (rows + "\n" if len(columns[0]) else "")
+    # the reader strips cells only in a file holding a space or a tab: then a padded cell would change
+    if plain and (" " in text or "\t" in text):
+        plain = not any(v[:1].isspace() or v[-1:].isspace() for values in cells.values() for v in values)
+    return text, plain
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if any(ch in value for ch in _QUOTED) else value
+
+
+def canonical_csv(frame: pd.DataFrame, table: TableName) -> str:
+    """The canonical CSV text of a coerced table: every column in schema order, '' for missing values,
+    timestamps by :func:`hivepulse.model.format_utc`, booleans ``true``/``false``, ``\\n`` line ends."""
+    return csv_text(text_cells(frame, table), table)[0]

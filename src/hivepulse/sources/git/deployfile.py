@@ -5,7 +5,9 @@ to the commit graph.
 What differs from an event directory's ``deployments`` file is only which columns must be there:
 ``finished_at``, ``environment`` and ``commit_sha`` (7 to 64 hex digits, resolved in the repository); an empty
 ``environment`` is ``--deploy-env``, an empty ``status`` is ``success``, a missing or empty ``deployment_id`` is
-``<env>@<sha12>@<epoch seconds>``. Every value, converter, case rule and integrity rule (duplicate ids,
+``<env>@<sha12>@<epoch seconds>`` (parsed from the right: the last two parts are hex and digits, so any
+environment name is unambiguous). Environment names are compared without letter case and stored in lower case
+(the model's rule, with a note). Every value, converter, case rule and integrity rule (duplicate ids,
 ``started_at`` after ``finished_at``, ``rollback_of``) is the event files', with the same messages. The file may
 be CSV, or JSON / JSONL by its extension. ``first_deployment`` is computed by the git source (a note says so when
 the file has the column).
@@ -21,7 +23,7 @@ from hivepulse.model.integrity import duplicate_id, rollback_problem
 from hivepulse.sources.files import read_table
 from hivepulse.sources.git.deployments import Deployments
 from hivepulse.sources.git.graph import CommitGraph
-from hivepulse.sources.git.options import GitOptions
+from hivepulse.sources.git.options import Compiled, GitOptions
 from hivepulse.textsafe import terminal
 
 DEPLOYMENTS_FILE = TableSpec(
@@ -34,7 +36,8 @@ DEPLOYMENTS_FILE = TableSpec(
 """What ``--deployments-file`` accepts (the schema's deployments columns, with these required)."""
 
 
-def file_deployments(graph: CommitGraph, options: GitOptions, deps: Deployments, notes: list[str]) -> None:
+def file_deployments(graph: CommitGraph, comp: Compiled, options: GitOptions, deps: Deployments,
+                     notes: list[str]) -> None:
     """Add the deployments of ``options.deployments_file`` to ``deps``; every problem is an ``InputError``
     naming the file, line, column and value (exit 2)."""
     path = options.deployments_file
@@ -56,7 +59,7 @@ def file_deployments(graph: CommitGraph, options: GitOptions, deps: Deployments,
         if c is None:
             raise table.error(k, "commit_sha", "commit not found in the repository (or ambiguous)", value=sha,
                               expected="a commit reachable from a branch or tag")  # fmt: skip
-        env = _text(frame.at[k, "environment"]) or options.default_environment
+        env = _text(frame.at[k, "environment"]) or comp.default_env  # the model stores names in lower case
         finished: pd.Timestamp = frame.at[k, "finished_at"]
         did = _text(given.iloc[k]) or f"{env}@{graph.shas[c].decode('ascii')[:12]}@{epoch_seconds(finished)}"
         ids.append(did)

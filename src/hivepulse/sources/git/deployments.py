@@ -13,7 +13,8 @@ import pandas as pd
 from hivepulse.errors import InputError, SourceError
 from hivepulse.sources.git import walk
 from hivepulse.sources.git.graph import CommitGraph, Refs
-from hivepulse.sources.git.options import Compiled, GitOptions
+from hivepulse.sources.git.options import Compiled, GitOptions, normalize_environment
+from hivepulse.sources.git.tagrules import classify, left_out_note
 
 
 @dataclass
@@ -68,19 +69,30 @@ class Deployments:
 
 def tag_deployments(graph: CommitGraph, refs: Refs, comp: Compiled, options: GitOptions,
                      deps: Deployments, notes: list[str]) -> tuple[int, list[str]]:  # fmt: skip
+    """Add the tags matching a tag rule; pre-releases (unless ``include_prereleases``) and branch-like tags are
+    left out of globs and regexes too, and a note names the version-like tags that are no deployment."""
     skipped_type: list[str] = []
     no_tagger: list[str] = []
     not_in_graph: list[str] = []
     seen_names: list[str] = []
+    prereleases: list[str] = []
+    branch_like: list[str] = []
+    others: list[str] = []
     for tag in sorted(refs.tags, key=lambda t: t.name):
         seen_names.append(tag.name)
         env: str | None = None
         for m in comp.tags:
             hit = m.regex.fullmatch(tag.name)
             if hit:
-                env = m.environment or hit.groupdict().get("env") or options.default_environment
+                env = m.environment or hit.groupdict().get("env") or comp.default_env
                 break
-        if env is None:
+        kind = classify(tag.name)
+        if env is None:  # the default rule names the near misses: version-like tags it does not accept
+            if comp.default_rule and kind is not None:
+                {"prerelease": prereleases, "branch": branch_like, "final": others}[kind].append(tag.name)
+            continue
+        if kind == "branch" or (kind == "prerelease" and not options.include_prereleases):
+            (branch_like if kind == "branch" else prereleases).append(tag.name)
             continue
         if tag.target_type != "commit":
             skipped_type.append(f"{tag.name} ({tag.target_type})")
@@ -95,7 +107,10 @@ def tag_deployments(graph: CommitGraph, refs: Refs, comp: Compiled, options: Git
             if tag.annotated:
                 no_tagger.append(tag.name)
         hot = bool(options.hotfix_signal and comp.hotfix.search(tag.name))
-        deps.add(tag.name, env, finished, c, version=tag.name, hotfix=hot)
+        deps.add(tag.name, normalize_environment(env), finished, c, version=tag.name, hotfix=hot)
+    note = left_out_note(prereleases, branch_like, others, include_prereleases=options.include_prereleases)
+    if note:
+        notes.append(note)
     if skipped_type:
         notes.append(
             f"{len(skipped_type)} matching tag(s) point at a tree or blob, not a commit, and were skipped: "
@@ -198,6 +213,6 @@ def _has_ties(keys: np.ndarray, commits: np.ndarray) -> bool:
 def describe_tag_rules(options: GitOptions) -> str:
     rules = [*(f"glob {g!r}" for g in options.tag_patterns), *(f"regex {r!r}" for r in options.tag_regexes)]
     if not rules:
-        rules = ["the default semantic-version pattern (v1.2.3 or 1.2.3)"]
+        rules = ["the default release rule (v1.2, 1.2.3, v1.2.3.4, PEP 440 finals)"]
     return " or ".join(rules)
 

@@ -10,7 +10,7 @@ from hivepulse.model.convert import from_epoch_seconds, from_optional_epoch_seco
 from hivepulse.redact import redact_people
 from hivepulse.sources.git.deployments import Deployments
 from hivepulse.sources.git.graph import CommitGraph
-from hivepulse.sources.git.options import GitOptions
+from hivepulse.sources.git.options import Compiled
 from hivepulse.sources.git.signals import EnvResult, RevertIncident
 
 
@@ -40,7 +40,7 @@ def deployments_frame(deps: Deployments, finished: np.ndarray, kind: np.ndarray,
     })  # fmt: skip
 
 
-def changes_frame(graph: CommitGraph, results: list[EnvResult], deps: Deployments, options: GitOptions,
+def changes_frame(graph: CommitGraph, results: list[EnvResult], deps: Deployments, comp: Compiled,
                   times: np.ndarray, types: np.ndarray, breaking: np.ndarray, prs: np.ndarray,
                   counted: np.ndarray) -> pd.DataFrame:  # fmt: skip
     n = len(graph)
@@ -52,7 +52,7 @@ def changes_frame(graph: CommitGraph, results: list[EnvResult], deps: Deployment
     ctype[marked] = [f"{t}!" for t in types[marked]]
     dep_ids = np.asarray([*deps.ids, None], dtype=object)  # index -1 -> None
     parts: list[pd.DataFrame] = []
-    primary = next((r for r in results if r.env == options.default_environment), None)
+    primary = next((r for r in results if r.env == comp.default_env), None)
     rows = np.flatnonzero(counted)
     # primary environment: every commit, deployed or not (empty deployment_id while undeployed)
     owner = primary.owner[rows] if primary is not None else np.full(len(rows), -1)

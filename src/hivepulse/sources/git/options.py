@@ -8,17 +8,26 @@ stays cheap.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from hivepulse.errors import InputError
+from hivepulse.sources.git.exclude import NO_EXCLUSION, ExclusionRules, RuleError, compile_rules
+from hivepulse.sources.git.tagrules import DEFAULT_TAG_REGEX
 
-DEFAULT_TAG_REGEX = r"v?(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)(?:[-_.+]?hotfix[0-9A-Za-z._-]*)?"
-"""Default deployment tags: strict ``MAJOR.MINOR.PATCH`` with an optional ``v`` and an optional hotfix suffix.
-Pre-releases (``-rc1``, ``-beta``) are not deployments by default."""
 DEFAULT_HOTFIX_REGEX = r"(?i)hot-?fix"
 DEFAULT_FIX_TYPES = ("fix", "revert", "hotfix", "bugfix")
-MERGE_SUBJECT_RE = re.compile(rb"^Merge (?:branch|pull request|remote-tracking branch|tag)\b")
+DEFAULT_REVERT_MAX_DAYS = 30.0
+"""A revert marks a deployment failed only this long after it (docs/git-source.md argues the value from DORA's
+"requires immediate intervention": the slowest cluster of the 2024 report recovers within a month)."""
+MERGE_SUBJECT_RE = re.compile(rb"^Merge (?:branch|branches|pull request|remote-tracking branch|tag)\b|^Merged in ")
+
+
+def normalize_environment(name: str) -> str:
+    """An environment name compared without letter case: stripped, lower case (the model's
+    :func:`hivepulse.model.convert.normalize_name`, repeated here so that the command line needs no pandas)."""
+    return name.strip().lower()
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,23 @@ class GitOptions:
     fix_types: tuple[str, ...] = DEFAULT_FIX_TYPES
     allow_empty: bool = False
     """Return an empty deployments table instead of raising when nothing matches."""
-
+    include_prereleases: bool = False
+    """Let globs and regexes match pre-release tags (``-rc1``, ``b2``, ``.dev1``); branch-like tags (``1.0.x``)
+    are never deployments."""
+    include_bots: bool = False
+    """Count commits of bot identities and release tools as changes (excluded by default, ``exclude.py``)."""
+    exclude_authors: tuple[str, ...] = ()
+    """Regexes over ``Name <e-mail>`` of the author: matching commits are not changes (names are never stored)."""
+    exclude_messages: tuple[str, ...] = ()
+    """Regexes searched in the commit message (multi-line): matching commits are not changes."""
+    include_imported: bool = False
+    """Count imported history (reached only through a merge whose other parent has another root) as changes."""
+    paths: tuple[str, ...] = ()
+    """Path scope (monorepos): only commits touching one of these paths (git pathspecs from the repository root)
+    are changes and carry revert and hotfix signals. Empty: the whole repository."""
+    revert_max_days: float = DEFAULT_REVERT_MAX_DAYS
+    """A revert marks the deployment that shipped the reverted commit failed only when committed at most this
+    many days after that deployment finished (``inf``: no limit)."""
 
 
 # ------------------------------------------------------------------------------------------ patterns
@@ -72,7 +97,7 @@ ENVIRONMENT_ALIASES: dict[str, str | None] = {
     "test": None, "testing": None, "qa": None, "uat": None,
 }  # fmt: skip
 """Path segments that name an environment when a tag pattern or deploy branch names none (compared without
-case). The value is the environment; ``None`` keeps the segment as written (``qa`` -> ``qa``)."""
+case). The value is the environment; ``None`` keeps the segment, in lower case (``QA`` -> ``qa``)."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +214,14 @@ class Compiled:
     fix_types: frozenset[str]
     notes: tuple[str, ...] = ()
     """Environments inferred from patterns and branch names (for ``EventSet.notes``)."""
+    default_env: str = "production"
+    """``default_environment`` normalised (lower case)."""
+    default_rule: bool = False
+    """No tag rule, branch or file was given: the default release rule applies."""
+    exclusion: ExclusionRules = NO_EXCLUSION
+    pathspecs: tuple[str, ...] = ()
+    """``paths`` as git pathspecs relative to the repository root (``:(top)PATH``)."""
+    revert_max_seconds: float = math.inf
 
 
 def compile_options(options: GitOptions) -> Compiled:
@@ -198,16 +231,26 @@ def compile_options(options: GitOptions) -> Compiled:
     def inferred(kind: str, text: str, hit: tuple[str, str] | None) -> str | None:
         if hit is None:
             return None
-        notes.append(f"Environment {hit[0]!r} inferred from {kind} {text!r} (path segment {hit[1]!r}); "
+        env = normalize_environment(hit[0])
+        notes.append(f"Environment {env!r} inferred from {kind} {text!r} (path segment {hit[1]!r}); "
                      "add ':ENV' to choose another.")  # fmt: skip
-        return hit[0]
+        return env
+
+    def explicit(env: str, flag: str) -> str:
+        low = normalize_environment(env)
+        if low != env:
+            notes.append(f"Environment {env!r} ({flag}) is compared without letter case and written {low!r}.")
+        return low
+
+    default_env = explicit(options.default_environment, "--deploy-env")
 
     for spec in options.tag_patterns:
         glob, env = spec, None
         if ":" in glob:
             glob, env = glob.rsplit(":", 1)
-            if not env:
+            if not env.strip():
                 raise InputError("--tag-pattern: empty environment after ':'", value=glob + ":")
+            env = explicit(env, "--tag-pattern")
         if glob.count("{env}") > 1 or (env and "{env}" in glob):
             raise InputError("--tag-pattern: a tag pattern may name the environment once", value=glob)
         if env is None and "{env}" not in glob:
@@ -229,11 +272,14 @@ def compile_options(options: GitOptions) -> Compiled:
         name, _, env = spec.partition(":")
         if not name:
             raise InputError("--deploy-branch: empty branch name", value=spec, expected="NAME[:ENV]")
-        if not env:
+        if env.strip():
+            env = explicit(env, "--deploy-branch")
+        else:
             segments = [seg for seg in name.split("/") if seg]
             env = inferred("deploy branch", name, _alias_environment(segments, "--deploy-branch", name)) or ""
-        branches.append((name, env or options.default_environment))
-    if not matchers and not branches and not options.deployments_file:
+        branches.append((name, env or default_env))
+    default_rule = not matchers and not branches and not options.deployments_file
+    if default_rule:
         matchers.append(Matcher(re.compile(DEFAULT_TAG_REGEX), None))
     try:
         hotfix = re.compile(options.hotfix_regex)
@@ -244,8 +290,28 @@ def compile_options(options: GitOptions) -> Compiled:
         ) from None
     if not (options.fix_window_hours >= 0):
         raise InputError("--fix-window-hours: must be a number of hours >= 0", value=options.fix_window_hours)
-    if not options.default_environment:
+    if not (options.revert_max_days >= 0):  # also rejects nan
+        raise InputError("--revert-max-days: must be a number of days >= 0 (inf: no limit)",
+                         value=options.revert_max_days)  # fmt: skip
+    if not default_env:
         raise InputError("--deploy-env: must not be empty", value="")
+    try:
+        exclusion = compile_rules(options.include_bots, options.exclude_authors, options.exclude_messages)
+    except RuleError as exc:
+        raise InputError(str(exc), value=exc.text) from None
     return Compiled(tuple(matchers), tuple(branches), hotfix, hotfix_bytes, frozenset(options.fix_types),
-                     tuple(notes))  # fmt: skip
+                    tuple(notes), default_env, default_rule, exclusion, _pathspecs(options.paths),
+                    options.revert_max_days * 86400.0)  # fmt: skip
+
+
+def _pathspecs(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """``--path`` values as git pathspecs from the repository root; a value starting with ``:`` is taken as a
+    pathspec with magic (``:(glob)src/**/*.py``, ``:!docs``) and passed as it is."""
+    out = []
+    for path in paths:
+        text = path.strip()
+        if not text or "\0" in text or "\n" in text:
+            raise InputError("--path: expected a path inside the repository", value=path)
+        out.append(text if text.startswith(":") else f":(top){text.removeprefix('./')}")
+    return tuple(out)
 

@@ -12,6 +12,11 @@
   once with :class:`RateLimited` naming the time to retry.
 - **Retries**: 500/502/503/504, timeouts and dropped connections (also mid-body) are retried up to
   ``retries`` times after ``min(cap, base * 2**n)`` seconds with equal jitter (half fixed, half random).
+- **Writes** (:meth:`GitHubClient.send_json`, used by :mod:`.issues`): ``POST``/``PATCH`` with a JSON body go
+  through the same waits and retries, except that a request which must not be repeated blindly (``replay=False``:
+  creating an issue) raises :class:`Unconfirmed` on an answer that leaves its outcome unknown (a 5xx, a timeout
+  or a connection lost after sending) instead of sending it again; the caller checks first. A rate-limit answer
+  means it was not processed, so it is waited out and sent again either way.
 
 The token is sent only in the ``Authorization`` header and never appears in a message or log line.
 """
@@ -23,7 +28,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -85,6 +90,15 @@ class NotFound(SourceError):
     """404 (or 422 for an unknown commit in a comparison)."""
 
 
+class Unconfirmed(SourceError):
+    """A write that must not be repeated blindly got no clear answer (5xx, timeout, connection lost after
+    sending): it may or may not have been applied."""
+
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport errors raised before the request reached the server: any request may be sent again."""
+
+
 @dataclass(frozen=True)
 class Page:
     """One answer: ``status`` 200 or 304, the JSON ``data`` (None for 304), the ``next`` Link URL."""
@@ -133,6 +147,8 @@ class GitHubClient:
                                   verify=self.options.verify_tls)
         self.name = self.options.service
         self._wait_until: float | None = None
+        self._method = "GET"
+        """The method of the request being sent (named in messages and log lines)."""
 
     def __enter__(self) -> GitHubClient:
         return self
@@ -157,6 +173,10 @@ class GitHubClient:
     def _same_origin(self, url: str) -> bool:
         parts = urlsplit(url)
         return (parts.scheme, parts.netloc.lower()) == self._origin
+
+    def _where(self, url: str) -> str:
+        """``GET /repos/o/r/issues?...`` for messages: the method being sent and the path (never the host)."""
+        return f"{self._method} {self._short_path(url)}"
 
     def _short_path(self, url: str) -> str:
         parts = urlsplit(url)
@@ -190,6 +210,28 @@ class GitHubClient:
             page = self.get(page.next_url)
             yield page
 
+    def send_json(self, method: str, path: str, payload: Mapping[str, object] | None = None, *,
+                  replay: bool = True, accept: Collection[int] = ()) -> tuple[int, Any]:
+        """``method`` (``POST``, ``PATCH``; or ``GET`` without payload) ``path`` with ``payload`` as JSON:
+        ``(status, data)`` for a 200 or 201 answer, or for a status in ``accept`` (the caller reads those,
+        e.g. a 422; ``data`` is None when such a body is not JSON; a 403 or 429 that is a rate limit is still
+        waited out first). ``replay=False``: an answer leaving the outcome unknown raises :class:`Unconfirmed`
+        instead of a retry (module docstring); other errors as :meth:`get`."""
+        url = self.url(path)
+        content = None if payload is None else json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
+        self._method = method.upper()
+        try:
+            response, body = self._send(url, _Validators(), content=content, replay=replay, accept=accept)
+            status = response.status_code
+            if status in accept and status not in (200, 201):
+                try:
+                    return status, json.loads(body.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                    return status, None
+            return status, self._json(url, body) if body.strip() else None
+        finally:
+            self._method = "GET"
+
     def _next_link(self, url: str, header: str | None) -> str | None:
         if not header:
             return None
@@ -202,7 +244,7 @@ class GitHubClient:
             if any(r.replace(" ", "") in ('rel="next"', "rel=next") for r in rels):
                 absolute = urljoin(url, target)
                 if not self._same_origin(absolute):
-                    raise SourceError(f"{self.name} answered GET {self._short_path(url)} with a Link to another host "
+                    raise SourceError(f"{self.name} answered {self._where(url)} with a Link to another host "
                                       f"({short(urlsplit(absolute).netloc, 60)}); refusing to follow it")
                 return absolute
         return None
@@ -211,12 +253,16 @@ class GitHubClient:
         try:
             return json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            raise SourceError(f"{self.name} answered GET {self._short_path(url)} with a body that is not JSON "
+            raise SourceError(f"{self.name} answered {self._where(url)} with a body that is not JSON "
                               f"({len(body):,} bytes)") from None
 
-    def _send(self, url: str, validators: _Validators) -> tuple[httpx.Response, bytes]:
+    def _send(self, url: str, validators: _Validators, *, content: bytes | None = None, replay: bool = True,
+              accept: Collection[int] = ()) -> tuple[httpx.Response, bytes]:
         assert self._http is not None
         headers: dict[str, str] = {}
+        if content is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        ok = (200, 304) if self._method == "GET" else (200, 201)
         if validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
@@ -228,20 +274,22 @@ class GitHubClient:
             self._respect_exhausted_quota(url)
             self.stats.calls += 1
             try:
-                response, body = self._request(url, headers)
+                response, body = self._request(url, headers, content)
             except httpx.TransportError as err:
+                if not replay and not isinstance(err, _NOT_SENT):
+                    raise self._unconfirmed(url, type(err).__name__) from None
                 attempt = self._retry_or_raise(url, attempt, f"{type(err).__name__}")
                 continue
             self._note_quota(response)
             status = response.status_code
-            log.debug("GET %s -> %d (remaining %s)", self._short_path(url), status,
+            log.debug("%s %s -> %d (remaining %s)", self._method, self._short_path(url), status,
                       response.headers.get("x-ratelimit-remaining", "?"))
-            if status in (200, 304):
+            if status in ok:
                 return response, body
-            if status in (301, 302, 307, 308) and redirects < 5:
+            if status in ((301, 302, 307, 308) if self._method == "GET" else (307, 308)) and redirects < 5:
                 target = urljoin(url, response.headers.get("location", ""))
                 if not self._same_origin(target):
-                    raise SourceError(f"{self.name} redirected GET {self._short_path(url)} to another host; "
+                    raise SourceError(f"{self.name} redirected {self._where(url)} to another host; "
                                       "refusing to follow it (check --api-url)")
                 url, redirects = target, redirects + 1
                 continue
@@ -249,21 +297,26 @@ class GitHubClient:
                 limited += 1
                 self._wait_rate_limit(url, response, limited)
                 continue
+            if status in accept:
+                return response, body
             if status in RETRY_STATUSES:
+                if not replay:
+                    raise self._unconfirmed(url, f"HTTP {status}")
                 attempt = self._retry_or_raise(url, attempt, f"HTTP {status}", response)
                 continue
             raise self._error(url, status, body)
 
-    def _request(self, url: str, headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
+    def _request(self, url: str, headers: dict[str, str], content: bytes | None = None
+                 ) -> tuple[httpx.Response, bytes]:
         assert self._http is not None
         limit = self.options.max_body_bytes
-        with self._http.stream("GET", url, headers=headers) as response:
+        with self._http.stream(self._method, url, headers=headers, content=content) as response:
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > limit:
-                    raise SourceError(f"{self.name} answered GET {self._short_path(url)} with more than {limit:,} "
+                    raise SourceError(f"{self.name} answered {self._where(url)} with more than {limit:,} "
                                       "bytes; refusing to read it")
                 chunks.append(chunk)
             return response, b"".join(chunks)
@@ -278,7 +331,7 @@ class GitHubClient:
                 message = ": " + short(terminal(data["message"]), 120)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             pass
-        where = f"GET {self._short_path(url)}"
+        where = f"{self._where(url)}"
         if status == 401:
             return SourceError(f"{self.name} rejected the credentials (401{message}) for {where}; "
                                f"check {self.options.token_hint}")
@@ -289,16 +342,20 @@ class GitHubClient:
 
     def _retry_or_raise(self, url: str, attempt: int, what: str, response: httpx.Response | None = None) -> int:
         if attempt >= self.options.retries:
-            raise SourceError(f"{self.name} GET {self._short_path(url)} failed after {attempt + 1} attempts ({what}); "
+            raise SourceError(f"{self.name} {self._where(url)} failed after {attempt + 1} attempts ({what}); "
                               "try again later")
         self.stats.retries += 1
         delay = min(self.options.backoff_max_s, self.options.backoff_base_s * 2 ** attempt)
         delay = delay / 2 + _JITTER.uniform(0, delay / 2)
         if response is not None and (after := _retry_after(response, self.clock())) is not None:
             delay = max(delay, min(after, self.options.backoff_max_s))
-        log.info("GET %s: %s, retrying in %.1f s", self._short_path(url), what, delay)
+        log.info("%s %s: %s, retrying in %.1f s", self._method, self._short_path(url), what, delay)
         self.sleep(delay)
         return attempt + 1
+
+    def _unconfirmed(self, url: str, what: str) -> Unconfirmed:
+        return Unconfirmed(f"{self.name} {self._where(url)} got no clear answer ({what}); "
+                           "it may or may not have been applied")
 
     # ------------------------------------------------------------------------------------------ quota
 
@@ -341,7 +398,7 @@ class GitHubClient:
         else:
             delay, kind = SECONDARY_WAIT_S * 2 ** (count - 1), "secondary rate limit"
         if count > 20:
-            raise RateLimited(f"{self.name} kept answering GET {self._short_path(url)} with a {kind} after 20 waits; "
+            raise RateLimited(f"{self.name} kept answering {self._where(url)} with a {kind} after 20 waits; "
                               "try again later")
         self._wait(url, delay, kind)
 
@@ -349,8 +406,8 @@ class GitHubClient:
         if delay > self.options.max_wait_s:
             when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock() + delay))
             raise RateLimited(f"{self.name} {kind}: a wait of {delay:.0f} s is longer than --max-wait "
-                              f"({self.options.max_wait_s:.0f} s); retry after {when} (GET {self._short_path(url)})")
-        log.warning("%s %s: waiting %.0f s before GET %s", self.name, kind, delay, self._short_path(url))
+                              f"({self.options.max_wait_s:.0f} s); retry after {when} ({self._where(url)})")
+        log.warning("%s %s: waiting %.0f s before %s %s", self.name, kind, delay, self._method, self._short_path(url))
         self.stats.rate_limit_waits += 1
         self.stats.waited_s += delay
         self.sleep(delay)
@@ -378,4 +435,4 @@ def _retry_after(response: httpx.Response, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-__all__ = ["CallStats", "ClientOptions", "GitHubClient", "NotFound", "PER_PAGE", "Page", "RateLimited"]
+__all__ = ["CallStats", "ClientOptions", "GitHubClient", "NotFound", "PER_PAGE", "Page", "RateLimited", "Unconfirmed"]
