@@ -292,7 +292,7 @@ def test_evidence_section_in_record_and_report(sample, runs, tmp_path):
     html = S.profiling_evidence_html(result)
     assert html.count("<li>") == 3 and "hp-profiling-report" not in html
     (runs / "20260521T000000Z-4" / "profiling.html").write_text("<html></html>", encoding="utf-8")
-    linked = analyze(RetroParams(output_dir=str(tmp_path / "retro"), findings=str(runs)), events=sample)
+    linked = analyze(RetroParams(**SAMPLE_WINDOW, output_dir=str(tmp_path / "retro"), findings=str(runs)), events=sample)
     assert linked.profiling_report() == "../../profiling/results/20260521T000000Z-4/profiling.html"
     assert 'href="../../profiling/results/20260521T000000Z-4/profiling.html"' in S.profiling_evidence_html(linked)
     assert "- Profiling report: [profiling.html](../../profiling/results/20260521T000000Z-4/profiling.html)" \
