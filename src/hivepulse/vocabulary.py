@@ -13,6 +13,7 @@ label or its direction reads it from here; nothing keeps a copy.
   sign (+1 higher is better, -1 lower is better).
 - Shared thresholds: :data:`SMALL_SAMPLE` (``data_quality.small_samples`` of the engine, the small-sample
   flags of the retro's claims and headline), :data:`TIER_ORDER`, :data:`STAGES`.
+- :func:`normalize_name`: how an environment name is compared (without letter case).
 """
 
 from __future__ import annotations
@@ -159,6 +160,15 @@ def better_comparator(metric: str, declared: str | None = None) -> str | None:
 HIGHER_IS_BETTER = frozenset(m for m, d in DIRECTION.items() if d == HIGHER)
 """The known metrics where a larger value is better (from :data:`DIRECTION`)."""
 
+def normalize_name(text: str) -> str:
+    """A name compared without letter case (an environment): stripped, in lower case (``str.lower``).
+
+    Every path that reads an environment name (event files, the deployments file, tag patterns, ``--env``,
+    ``--deploy-env``, the retro's ``environment`` parameter, :class:`hivepulse.metrics.config.MetricsConfig`)
+    calls this, so ``PRODUCTION``, ``Production`` and ``production`` are one environment."""
+    return text.strip().lower()
+
+
 __all__ = ["DIRECTION", "DORA", "HIGHER", "HIGHER_IS_BETTER", "LOWER", "METRICS", "METRIC_LABEL", "SMALL_SAMPLE",
            "STAGES", "TIERED_METRICS", "TIER_ORDER", "UNIT", "UNIT_SYMBOL", "Direction", "MetricInfo",
-           "better_comparator", "direction", "higher_is_better", "is_better", "polarity"]
+           "better_comparator", "direction", "higher_is_better", "is_better", "normalize_name", "polarity"]

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from hivepulse.model.schema import STRING, UTC_DTYPE, Column
+from hivepulse.vocabulary import normalize_name as normalize_name
 
 TS_EXAMPLE = "2026-05-04T09:30:00Z"
 TS_MIN = pd.Timestamp.min.tz_localize("UTC")
@@ -56,14 +57,6 @@ class Converted:
     series: pd.Series
     bad: BadValue | None = None
     naive: int = 0
-
-
-def normalize_name(text: str) -> str:
-    """A name compared without letter case (an environment): stripped, in lower case (``str.lower``).
-
-    Every path that reads an environment name (event files, the deployments file, tag patterns, ``--env``,
-    ``--deploy-env``) calls this, so ``PRODUCTION``, ``Production`` and ``production`` are one environment."""
-    return text.strip().lower()
 
 
 def describe(col: Column) -> str:

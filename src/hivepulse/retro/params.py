@@ -17,7 +17,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from hivepulse.errors import InputError
 from hivepulse.paths import locate, locate_output
@@ -29,6 +36,7 @@ from hivepulse.retro.record import (
     parse_day,
     resolve_window,
 )
+from hivepulse.vocabulary import normalize_name
 
 SOURCES = ("events", "git", "store")
 DEFAULT_PATH = "data/sample"
@@ -118,6 +126,16 @@ class RetroParams(BaseModel):
             return handler(data)
         except ValidationError as exc:
             raise _as_input_error(exc) from None
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: str) -> str:
+        """Environment names are compared without letter case (:func:`hivepulse.vocabulary.normalize_name`):
+        ``Staging`` measures, records and follows up ``staging``."""
+        name = normalize_name(value)
+        if not name:
+            raise InputError("empty environment", column="environment", expected="an environment name")
+        return name
 
     @model_validator(mode="after")
     def _values(self) -> RetroParams:
