@@ -296,13 +296,17 @@ def _parse_log(out: bytes) -> CommitGraph:
     return _assemble([_parse_part(out)])
 
 
-def read_graph(path: str, *, chunk_bytes: int = CHUNK_BYTES) -> CommitGraph:
+def read_graph(path: str, *, chunk_bytes: int = CHUNK_BYTES, revs: tuple[str, ...] = REV_ARGS) -> CommitGraph:
     """Read the whole commit graph and the message facts with one ``git log`` (no names, no e-mails).
+
+    ``revs``: what to walk (default :data:`REV_ARGS`, every branch, tag and remote); release notes pass
+    ``(head_sha, "^" + tag_sha)`` for the commits since a tag (full SHAs only: never a user's text, which git
+    could read as an option).
 
     git writes to an unlinked temporary file (it never waits on a full pipe) while this process parses the
     whole records already written, chunk by chunk, so parsing overlaps git's own walk on a second core.
     """
-    cmd = ["git", "-C", path, "--no-pager", "-c", "log.showSignature=false", "log", *REV_ARGS, "-z",
+    cmd = ["git", "-C", path, "--no-pager", "-c", "log.showSignature=false", "log", *revs, "-z",
            f"--format={LOG_FORMAT}", "--"]  # fmt: skip
     env = dict(os.environ)
     env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0"})
