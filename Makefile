@@ -10,7 +10,7 @@ CHECKS      := $(BIN)/python deploy/checks/run.py
 SBOM        ?= build/sbom/hivepulse.cdx.json
 
 .PHONY: demo test install lint fmt bench lock clean typecheck layers \
-        tools tools-lock scan sast secrets secrets-baseline manifests kustomize iac sbom
+        tools tools-lock scan sast secrets secrets-baseline manifests kustomize iac sbom release-notes
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,17 @@ sbom: $(STAMP)
 	PYTHONWARNINGS=ignore::UserWarning $(BIN)/cyclonedx-py requirements --pyproject pyproject.toml --of JSON \
 	  --sv 1.6 --output-reproducible --no-validate -o $(SBOM) requirements.lock
 	$(CHECKS) sbom-check $(SBOM)
+
+# ---- release notes (docs/deploy.md#release-notes-from-commits) -----------------------------------------------------
+# The next CHANGELOG section from the Conventional Commits since the last tag (hivepulse's own "what shipped"),
+# printed; the suggested next version goes to stderr. `make release-notes VERSION=1.2.0 WRITE=1` (or VERSION=next)
+# inserts it into CHANGELOG.md; REPO, CHANGELOG, DATE (YYYY-MM-DD) and TAG_REGEX choose another repository, file,
+# date or tag rule.
+REPO      ?= .
+CHANGELOG ?= $(REPO)/CHANGELOG.md
+release-notes: $(STAMP)
+	$(BIN)/hivepulse release-notes --repo "$(REPO)" --changelog "$(CHANGELOG)" $(if $(VERSION),--version "$(VERSION)") \
+	  $(if $(DATE),--date "$(DATE)") $(if $(TAG_REGEX),--tag-regex '$(TAG_REGEX)') $(if $(WRITE),--write)
 
 # Regenerate the scanners' lock and the image's build-backend lock (hash-pinned, uv) after changing a pin
 tools-lock:

@@ -1,4 +1,5 @@
-"""The ``hivepulse`` command. Each subcommand lives in ``hivepulse.commands.<name>`` and registers itself.
+"""The ``hivepulse`` command. Each subcommand lives in ``hivepulse.commands.<name>`` (``-`` as ``_``:
+``release-notes`` in ``release_notes``) and registers itself.
 
 A command module provides ``register(subparsers) -> None``; the parser it adds sets ``func`` (a callable
 taking the parsed ``argparse.Namespace`` and returning an exit code). Errors derived from
@@ -27,6 +28,7 @@ COMMAND_MODULES = (
     "sample",
     "retro",
     "actions",
+    "release-notes",
     "profile",
     "doctor",
     "hivebox",
@@ -54,7 +56,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _selected(argv) if argv is not None else COMMAND_MODULES:
         # Every listed command must import: a broken command is an error, never silently missing from --help.
-        module = importlib.import_module(f"hivepulse.commands.{name}")
+        module = importlib.import_module(f"hivepulse.commands.{name.replace('-', '_')}")
         module.register(subparsers)
     return parser
 

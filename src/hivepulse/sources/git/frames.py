@@ -47,9 +47,7 @@ def changes_frame(graph: CommitGraph, results: list[EnvResult], deps: Deployment
     if not n:
         return pd.DataFrame({"change_id": [], "committed_at": [], "deployment_id": []})
     hexes = np.asarray(graph.hex(), dtype=object)
-    ctype = types.copy()
-    marked = np.flatnonzero(breaking & np.fromiter((t is not None for t in types), dtype=bool, count=n))
-    ctype[marked] = [f"{t}!" for t in types[marked]]
+    ctype = change_types(types, breaking)
     dep_ids = np.asarray([*deps.ids, None], dtype=object)  # index -1 -> None
     parts: list[pd.DataFrame] = []
     primary = next((r for r in results if r.env == comp.default_env), None)
@@ -64,6 +62,26 @@ def changes_frame(graph: CommitGraph, results: list[EnvResult], deps: Deployment
         ids = np.asarray([f"{h}@{res.env}" for h in hexes[sel]], dtype=object)
         parts.append(_change_part(ids, res.owner[sel], sel, dep_ids, times, graph, ctype, prs))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def change_types(types: np.ndarray, breaking: np.ndarray) -> np.ndarray:
+    """``change_type`` of every commit: its Conventional Commits type, with ``!`` when breaking (``type!:`` or a
+    ``BREAKING CHANGE:`` footer); None when the subject has no type (a footer alone marks nothing)."""
+    ctype = types.copy()
+    marked = np.flatnonzero(breaking & np.fromiter((t is not None for t in types), dtype=bool, count=len(types)))
+    ctype[marked] = [f"{t}!" for t in types[marked]]
+    return ctype
+
+
+def commits_frame(graph: CommitGraph, rows: np.ndarray, *, author_date: bool = False) -> pd.DataFrame:
+    """The changes columns of the commits at ``rows`` with no deployment (``deployment_id`` empty), read by the
+    same rules as :func:`changes_frame` (``change_id`` = the SHA, ``change_type`` with its breaking mark,
+    ``title`` without people, ``pr_number``): what ``hivepulse release-notes`` reads between two tags."""
+    rows = np.asarray(rows, dtype=np.int64)
+    ids = np.asarray([graph.shas[r].decode("ascii") for r in rows.tolist()], dtype=object)
+    times = graph.author_time if author_date else graph.committer_time
+    return _change_part(ids, np.full(len(rows), -1, dtype=np.int64), rows, np.asarray([None], dtype=object),
+                        times, graph, change_types(graph.types, graph.breaking), graph.pr_numbers)  # fmt: skip
 
 
 def _change_part(ids: np.ndarray, owner: np.ndarray, rows: np.ndarray, dep_ids: np.ndarray, times: np.ndarray,

@@ -401,9 +401,14 @@ def collect_graph(log: Running, rules: ExclusionRules = NO_EXCLUSION, *, chunk_b
     return _assemble(parts, rules.names)
 
 
-def read_graph(path: str, *, chunk_bytes: int = CHUNK_BYTES, rules: ExclusionRules = NO_EXCLUSION) -> CommitGraph:
-    """Read the whole commit graph and the message facts with one ``git log`` (no name or e-mail kept)."""
-    return collect_graph(start_log(path, rules.needs_authors), rules, chunk_bytes=chunk_bytes)
+def read_graph(path: str, *, chunk_bytes: int = CHUNK_BYTES, rules: ExclusionRules = NO_EXCLUSION,
+               revs: tuple[str, ...] = REV_ARGS) -> CommitGraph:
+    """Read the whole commit graph and the message facts with one ``git log`` (no name or e-mail kept).
+
+    ``revs``: what to walk (default :data:`REV_ARGS`, every branch, tag and remote); release notes pass
+    ``(head_sha, "^" + tag_sha)`` for the commits since a tag (full SHAs only: never a user's text, which git
+    could read as an option)."""
+    return collect_graph(start_log(path, rules.needs_authors, revs), rules, chunk_bytes=chunk_bytes)
 
 
 @dataclass(frozen=True)

@@ -160,9 +160,10 @@ def log_format(read_authors: bool) -> tuple[str, int]:
     return (LOG_FORMAT_AUTHORS, LOG_FIELDS + 1) if read_authors else (LOG_FORMAT, LOG_FIELDS)
 
 
-def start_log(path: str, read_authors: bool = False) -> Running:
-    """Start the one ``git log`` of the commit graph (collected by :func:`hivepulse.sources.git.graph.collect_graph`)."""
-    return start_git(path, "log", *REV_ARGS, "-z", f"--format={log_format(read_authors)[0]}", "--")
+def start_log(path: str, read_authors: bool = False, revs: tuple[str, ...] = REV_ARGS) -> Running:
+    """Start the one ``git log`` of the commit graph (collected by :func:`hivepulse.sources.git.graph.collect_graph`)
+    over ``revs`` (default every branch, tag and remote)."""
+    return start_git(path, "log", *revs, "-z", f"--format={log_format(read_authors)[0]}", "--")
 
 
 def start_refs(path: str) -> Running:
