@@ -35,19 +35,19 @@ AnswerType = Literal["categorical", "percentage"]
 
 
 @lru_cache(maxsize=1)
-def load_table() -> dict[str, Any]:
+def load_table() -> Mapping[str, Any]:
     """The parsed ``quickcheck.yaml`` (cached)."""
     text = resources.files("hivepulse").joinpath("data/quickcheck.yaml").read_text(encoding="utf-8")
-    table: dict[str, Any] = yaml.safe_load(text)
+    table: Mapping[str, Any] = yaml.safe_load(text)  # package data, read-only: the YAML edge
     return table
 
 
-def edition(name: str = EDITION) -> dict[str, Any]:
+def edition(name: str = EDITION) -> Mapping[str, Any]:
     """One edition of the table; unknown names raise :class:`InputError`."""
     table = load_table()["editions"]
     if str(name) not in table:
         raise InputError("unknown Quick Check edition", value=name, expected=" or ".join(sorted(table)))
-    out: dict[str, Any] = table[str(name)]
+    out: Mapping[str, Any] = table[str(name)]
     return out
 
 

@@ -7,6 +7,7 @@ survey ``clusters`` are kept for display only (see ``docs/metrics.md``, "Tiers")
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -23,7 +24,7 @@ _OPS = {">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
 @lru_cache(maxsize=1)
-def load_table() -> dict[str, Any]:
+def load_table() -> Mapping[str, Any]:
     """The parsed ``tiers.yaml`` (cached)."""
     text = resources.files("hivepulse").joinpath("data/tiers.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
@@ -34,7 +35,7 @@ def editions() -> list[str]:
     return sorted(load_table()["editions"])
 
 
-def edition(name: str) -> dict[str, Any]:
+def edition(name: str) -> Mapping[str, Any]:
     """One edition's table; unknown names raise :class:`InputError` (exit 2)."""
     table = load_table()["editions"]
     if str(name) not in table:
