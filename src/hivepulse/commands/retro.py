@@ -86,10 +86,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def notebook_defaults(notebook: Path) -> Values:
     """The values of the notebook's ``parameters`` cell (literal assignments only)."""
-    import nbformat
+    from hivepulse.report.run import import_nbformat
+
+    nbformat = import_nbformat()
 
     try:
-        nb = nbformat.read(str(notebook), as_version=4)  # type: ignore[no-untyped-call]
+        nb = nbformat.read(str(notebook), as_version=4)
     except (ValueError, UnicodeDecodeError, nbformat.reader.NotJSONError) as exc:
         raise InputError("not a Jupyter notebook", file=str(notebook),
                          expected=f"an .ipynb file ({type(exc).__name__})") from None

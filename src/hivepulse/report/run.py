@@ -12,10 +12,13 @@ a file in its private run folder and copies the result into the workspace atomic
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from hivepulse.errors import InputError, NoDataError, ServiceError
@@ -49,6 +52,28 @@ class NotebookNoData(NoDataError):
     def __init__(self, message: str, *, output_path: Path) -> None:
         super().__init__(message)
         self.output_path = output_path
+
+
+_UNUSED_GRAMMAR = "rfc3987_syntax"
+
+
+def import_nbformat() -> ModuleType:
+    """``nbformat`` (and the ``jsonschema`` it validates with), imported without the IRI grammar.
+
+    ``jsonschema`` registers its ``iri`` / ``iri-reference`` format checks when ``rfc3987_syntax`` is installed
+    (it is, for ``jupyter_events``), and importing that package builds a Lark parser: 1.9 s of every
+    ``hivepulse retro``, two thirds of the parent process's start. No notebook schema uses a ``format``
+    keyword, so validation is the same without it. The module is hidden only while ``jsonschema`` decides its
+    format checks; a later ``import rfc3987_syntax`` anywhere in the process works as usual.
+    """
+    if "nbformat" in sys.modules or _UNUSED_GRAMMAR in sys.modules:
+        return importlib.import_module("nbformat")
+    sys.modules[_UNUSED_GRAMMAR] = None  # type: ignore[assignment]  # "import" of it raises ImportError
+    try:
+        return importlib.import_module("nbformat")
+    finally:
+        if sys.modules.get(_UNUSED_GRAMMAR, 0) is None:
+            del sys.modules[_UNUSED_GRAMMAR]
 
 
 def find_notebook(name: str) -> Path:
@@ -91,6 +116,7 @@ def execute(
     kept with the error in it, and messages name ``kept_as`` (default ``output``: where the caller keeps it).
     ``env``: environment variables for the kernel (set while it starts).
     """
+    import_nbformat()
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
