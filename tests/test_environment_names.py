@@ -58,3 +58,13 @@ def test_retro_parameter_is_normalized_and_names_one_record(sample, tmp_path):
     assert shouted.record_files()["metrics.json"] == plain.record_files()["metrics.json"]
     with pytest.raises(InputError, match="empty environment"):
         RetroParams(environment="  ")
+
+
+def test_ledger_entries_are_read_with_the_same_rule():
+    from hivepulse.retro import ledger as led
+
+    entry = {"since": "2026-05-11", "until": "2026-05-25", "due": "2026-06-08", "actions": [], "pending": [],
+             "environment": "Staging"}
+    ledger = led.Ledger.from_dict({"version": 1, "iterations": {"2026-05-11_2026-05-25.staging": entry}})
+    assert ledger.previous("2026-05-25", "staging") is not None
+    assert ledger.previous("2026-05-25") is None  # production never follows up staging's items

@@ -59,6 +59,7 @@ from hivepulse.retro.boardlink import BoardLink
 from hivepulse.retro.facts import Measurement
 from hivepulse.retro.fmt import comparison_text, fmt_value
 from hivepulse.retro.record import PRODUCTION
+from hivepulse.vocabulary import normalize_name
 
 LEDGER_VERSION = 1
 FINDING_MAX_UNMEASURED = 2
@@ -327,7 +328,7 @@ def _entry(key: str, raw: object, file: str | None) -> LedgerEntry:
         actions=items("actions"),
         pending=items("pending"),
         raw=raw,
-        environment=checked.environment,
+        environment=normalize_name(checked.environment) or PRODUCTION,  # compared without letter case
     )
 
 
