@@ -24,6 +24,7 @@ from hivepulse.sources.github.records import (
     Release,
     Run,
 )
+from hivepulse.store.records import ScopeRows
 
 PRODUCTION = "production"
 RUN_SUCCESS = ("success",)
@@ -63,19 +64,6 @@ class Attempt:
     source_id: str
     hotfix: bool = False
     argo_app: str | None = None
-
-
-@dataclass
-class Derived:
-    """Rows of the model tables (values in store column order, without the store-side columns)."""
-
-    deployments: list[tuple[object, ...]] = field(default_factory=list)
-    changes: list[tuple[object, ...]] = field(default_factory=list)
-    incidents: list[tuple[object, ...]] = field(default_factory=list)
-    pull_requests: list[tuple[object, ...]] = field(default_factory=list)
-    sources: dict[str, tuple[str, str]] = field(default_factory=dict)
-    """Per row id: ``(source, source_id)``."""
-    notes: list[str] = field(default_factory=list)
 
 
 def environment_name(name: str, production: str) -> str:
@@ -217,11 +205,12 @@ class _PrIndex:
         return self.by_sha.get(commit.sha) or self.by_fp.get(commit.fingerprint)
 
 
-def derive(cfg: RepositorySource, data: RepoData, items: list[Attempt], notes: list[str]) -> Derived:
-    """All model rows of the scope. ``items`` come from :func:`attempts`; comparisons from ``data``."""
-    out = Derived(notes=notes)
+def derive(cfg: RepositorySource, data: RepoData, items: list[Attempt], notes: list[str]) -> ScopeRows:
+    """All model rows of the scope (the repository, or ``argocd:<app>`` for an application alone), as the store
+    saves them. ``items`` come from :func:`attempts`; comparisons from ``data``."""
     repo = data.repository
     prefix = repo or (f"argocd:{cfg.argocd_apps[0].name}" if cfg.argocd_apps else "")
+    out = ScopeRows(prefix, repo, notes=notes)
     prs = _PrIndex(data)
     dep_rows: dict[str, list[object]] = {}
     claims: dict[str, dict[str, Attempt]] = {}
@@ -415,5 +404,5 @@ def _pr_rows(repo: str, data: RepoData, index: Index, claims: dict[str, Attempt]
     return out
 
 
-__all__ = ["Attempt", "Derived", "PRODUCTION", "RepoData", "argo_attempts", "attempts", "derive",
+__all__ = ["Attempt", "PRODUCTION", "RepoData", "argo_attempts", "attempts", "derive",
            "environment_name", "plan_pairs"]

@@ -194,9 +194,7 @@ def _pull_app(run: _Run, app: ArgoApp, data: RepoData, *, derive_alone: bool) ->
         cfg = RepositorySource(None, "argocd", argocd_apps=(app,))
         notes: list[str] = []
         items = attempts(cfg, data, notes)
-        derived = derive(cfg, data, items, notes)
-        run.batch.scopes.append(rec.ScopeRows(f"argocd:{app.name}", None, derived.deployments, derived.changes,
-                                              derived.incidents, derived.pull_requests, derived.sources, notes))
+        run.batch.scopes.append(derive(cfg, data, items, notes))
 
 
 # ---------------------------------------------------------------------------------------------- GitHub
@@ -284,9 +282,7 @@ def _pull_repo(run: _Run, cfg: RepositorySource, argo: RepoData) -> None:
         if local is not None and local.fallbacks:
             notes.append(f"{repo}: {local.fallbacks} comparison(s) used the API: the clone {cfg.git} lacks a "
                          "deployed commit (git fetch)")
-        derived = derive(cfg, data, items, notes)
-        run.batch.scopes.append(rec.ScopeRows(repo, repo, derived.deployments, derived.changes, derived.incidents,
-                                              derived.pull_requests, derived.sources, notes))
+        run.batch.scopes.append(derive(cfg, data, items, notes))
         run.notes.extend(notes)
         if pulls.bots:
             run.notes.append(f"{repo}: {pulls.bots} merged pull request(s) opened by bots were not read")

@@ -104,6 +104,7 @@ class ScopeRows:
     incidents: list[tuple[object, ...]] = field(default_factory=list)
     pull_requests: list[tuple[object, ...]] = field(default_factory=list)
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Per row id: ``(source, source_id)``."""
     notes: list[str] = field(default_factory=list)
 
 
