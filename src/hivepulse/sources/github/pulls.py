@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from hivepulse.errors import SourceError
 from hivepulse.sources.github.client import GitHubClient, NotFound
@@ -38,6 +38,35 @@ from hivepulse.sources.github.records import Commit, Comparison, Issue, PullComm
 
 # ---------------------------------------------------------------------------------------------- pull requests
 
+Updated = TypeVar("Updated", PullPayload, IssuePayload)
+
+
+class _RecentFirst:
+    """The items of a list sorted by ``updated`` (newest first), read down to ``cursor``: a page whose items
+    reach an older update is the last one read. ``newest`` is the latest ``updated_at`` seen (the next cursor)."""
+
+    def __init__(self, cursor: int | None) -> None:
+        self.cursor = cursor
+        self.newest = cursor
+
+    def items(self, client: GitHubClient, path: str, params: Mapping[str, object], model: type[Updated],
+              problems: Problems, progress: Progress, step: str) -> Iterator[tuple[Updated, int]]:
+        """``(item, updated_at)`` of each item updated at or after the cursor; ``progress.step(step)`` per page."""
+        for page in client.paginate(path, params, conditional=True):
+            if page.not_modified:
+                break
+            stop = False
+            for item in parse_items(model, page.data, f"GET {path}", problems):
+                updated = ns(item.updated_at) or 0
+                self.newest = max(self.newest or updated, updated)
+                if self.cursor is not None and updated < self.cursor:
+                    stop = True
+                    continue
+                yield item, updated
+            progress.step(step)
+            if stop:
+                break
+
 
 @dataclass(frozen=True)
 class PullsRead:
@@ -55,35 +84,23 @@ def read_pulls(
 ) -> PullsRead:
     """Closed pull requests into ``base``, most recently updated first, down to ``cursor``; each merged one
     by a person that is new or changed gets one timeline read (its commits and reviews)."""
-    where = f"GET /repos/{repo}/pulls"
     params: dict[str, object] = {"state": "closed", "sort": "updated", "direction": "desc"}
     if base:
         params["base"] = base
     todo: list[PullPayload] = []
-    newest = cursor
+    recent = _RecentFirst(cursor)
     bots = 0
-    for page in client.paginate(f"/repos/{repo}/pulls", params, conditional=True):
-        if page.not_modified:
-            break
-        stop = False
-        for item in parse_items(PullPayload, page.data, where, problems):
-            updated = ns(item.updated_at) or 0
-            newest = max(newest or updated, updated)
-            if cursor is not None and updated < cursor:
-                stop = True
-                continue
-            merged = ns(item.merged_at)
-            if merged is None or (since_ns is not None and merged < since_ns):
-                continue
-            if item.user is not None and item.user.is_bot:
-                bots += 1
-                continue
-            if known_updated.get(item.number) == updated:
-                continue
-            todo.append(item)
-        progress.step("pull request pages")
-        if stop:
-            break
+    for item, updated in recent.items(client, f"/repos/{repo}/pulls", params, PullPayload, problems, progress,
+                                      "pull request pages"):
+        merged = ns(item.merged_at)
+        if merged is None or (since_ns is not None and merged < since_ns):
+            continue
+        if item.user is not None and item.user.is_bot:
+            bots += 1
+            continue
+        if known_updated.get(item.number) == updated:
+            continue
+        todo.append(item)
     pulls: list[PullRequest] = []
     commits: list[PullCommit] = []
     for item in todo:
@@ -94,7 +111,7 @@ def read_pulls(
                                  ns(item.merged_at), item.merge_commit_sha, item.base.ref, first_commit,
                                  first_review, reverts, is_hotfix(item.head.ref, [x.name for x in item.labels])))
         commits.extend(pr_commits)
-    return PullsRead(pulls, commits, newest, bots)
+    return PullsRead(pulls, commits, recent.newest, bots)
 
 
 def _timeline(client: GitHubClient, repo: str, pr: PullPayload,
@@ -137,34 +154,22 @@ def read_incident_issues(
 ) -> IssuesRead:
     """Issues labelled ``label`` (``state=all``), most recently updated first, down to ``cursor``.
     Pull requests the issues endpoint also returns (``pull_request.html_url`` set) are not incidents."""
-    where = f"GET /repos/{repo}/issues"
     params = {"state": "all", "labels": label, "sort": "updated", "direction": "desc"}
     out: list[Issue] = []
-    newest = cursor
+    recent = _RecentFirst(cursor)
     skipped = 0
-    for page in client.paginate(f"/repos/{repo}/issues", params, conditional=True):
-        if page.not_modified:
-            break
-        stop = False
-        for item in parse_items(IssuePayload, page.data, where, problems):
-            updated = ns(item.updated_at) or 0
-            newest = max(newest or updated, updated)
-            if cursor is not None and updated < cursor:
-                stop = True
-                continue
-            if item.is_pull_request:
-                skipped += 1
-                continue
-            created = ns(item.created_at) or 0
-            if since_ns is not None and created < since_ns:
-                continue
-            root, ref = incident_links(item.body)
-            out.append(Issue(repo, item.number, created, updated, ns(item.closed_at), item.state,
-                             item.state_reason, root, ref))
-        progress.step("incident pages")
-        if stop:
-            break
-    return IssuesRead(out, newest, skipped)
+    for item, updated in recent.items(client, f"/repos/{repo}/issues", params, IssuePayload, problems, progress,
+                                      "incident pages"):
+        if item.is_pull_request:
+            skipped += 1
+            continue
+        created = ns(item.created_at) or 0
+        if since_ns is not None and created < since_ns:
+            continue
+        root, ref = incident_links(item.body)
+        out.append(Issue(repo, item.number, created, updated, ns(item.closed_at), item.state,
+                         item.state_reason, root, ref))
+    return IssuesRead(out, recent.newest, skipped)
 
 
 # ---------------------------------------------------------------------------------------------- comparisons
