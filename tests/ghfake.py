@@ -597,34 +597,39 @@ def _created_range(text: str) -> tuple[datetime, datetime]:
     return parse(text), parse(text) + timedelta(days=1)
 
 
+class WireHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive and no Nagle stalls, quiet, and ``_send`` (``drop``: half the body, then the
+    connection is cut, as a connection dropped mid-page): the base of the stand-ins' handlers."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str], *, drop: bool = False) -> None:
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if drop:
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.wfile.write(body)
+
+
 def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str], *, drop: bool = False) -> None:
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if drop:
-                self.wfile.write(body[: len(body) // 2])
-                self.wfile.flush()
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(2)
-                except OSError:
-                    pass
-                return
-            self.wfile.write(body)
-
+    class Handler(WireHandler):
         def _rate(self, consume: bool) -> dict[str, str]:
             with fake.lock:
                 if consume and fake.remaining > 0:

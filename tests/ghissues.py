@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from ghfake import BASE_TIME, PLANTED_LOGINS, PLANTED_TOKEN, _user, ts
+from ghfake import BASE_TIME, PLANTED_LOGINS, PLANTED_TOKEN, WireHandler, _user, ts
 
 from hivepulse.net import LOOPBACK, free_port
 
@@ -336,33 +335,7 @@ class FakeIssues:
 
 
 def _handler(fake: FakeIssues) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str], *, drop: bool = False) -> None:
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if drop:
-                self.wfile.write(body[: len(body) // 2])
-                self.wfile.flush()
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                return
-            self.wfile.write(body)
-
+    class Handler(WireHandler):
         def _rate(self, consume: bool, remaining: int | None = None, reset: int | None = None) -> dict[str, str]:
             with fake.lock:
                 if consume and fake.remaining > 0:
