@@ -12,12 +12,11 @@ https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/ and the Appli
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
-from ghfake import BASE_TIME, PLANTED_LOGINS, ts
+from ghfake import BASE_TIME, PLANTED_LOGINS, WireHandler, ts
 
 from hivepulse.net import LOOPBACK, free_port
 
@@ -77,16 +76,7 @@ class FakeArgoCD:
         self.url = f"http://{LOOPBACK}:{self.port}"
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls
-
-            def log_message(self, *a: object) -> None:
-                return None
-
+        class Handler(WireHandler):
             def do_GET(self) -> None:  # noqa: N802
                 fake.requests.append(self.path)
                 name = self.path.split("?")[0].removeprefix("/api/v1/applications/")
@@ -98,12 +88,7 @@ class FakeArgoCD:
                 else:
                     status, body = 404, {"error": f'applications.argoproj.io "{name}" not found', "code": 5,
                                          "message": f'applications.argoproj.io "{name}" not found'}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self._send(status, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
         self._server = ThreadingHTTPServer((LOOPBACK, self.port), Handler)
         self._server.daemon_threads = True
